@@ -21,7 +21,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     from fabric_livy_magics.server.cli import register as register_serve
 
+    from fabric_livy_magics.demo import register as register_demo
+    from fabric_livy_magics.kernelspec import register as register_kernel
+
     register_serve(subcommands)
+    register_demo(subcommands)
+    register_kernel(subcommands)
     return parser
 
 

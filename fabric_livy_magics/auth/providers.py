@@ -1,0 +1,672 @@
+"""Token providers: one per way a person or a program signs in to Microsoft Entra ID.
+
+Each provider satisfies :class:`~fabric_livy_magics.auth.base.TokenProvider`. MSAL-based providers
+keep the signed-in account and ask MSAL's cache first (``acquire_token_silent``), so a token close
+to expiry is refreshed with the refresh token without a new prompt. MSAL's answers and exceptions
+become :class:`~fabric_livy_magics.errors.AuthError` at one boundary (:func:`auth_error_from_msal`),
+branching on the AADSTS code and the OAuth ``error`` field, never on message text.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+import re
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from fabric_livy_magics.auth.base import AccessToken, TokenProvider
+from fabric_livy_magics.auth.settings import FABRIC_DELEGATED_SCOPES, AuthSettings
+from fabric_livy_magics.errors import AuthError, ConfigurationError
+
+__all__ = [
+    "AzureCredentialProvider",
+    "DeviceCodePrompt",
+    "DeviceCodeProvider",
+    "EnvironmentTokenProvider",
+    "InteractiveBrowserProvider",
+    "ServicePrincipalProvider",
+    "auth_error_from_msal",
+    "explain_fabric_denial",
+    "provider_from_settings",
+    "token_claims",
+]
+
+REFRESH_MARGIN_SECONDS = 300.0  # hand out no token that expires within five minutes
+
+# AADSTS code -> what to tell the person (Entra error code reference, "AADSTS error codes").
+_AADSTS_WORDS: dict[int, str] = {
+    90002: "Tenant {tenant!r} was not found at {host}. Check AZURE_TENANT_ID (a GUID or a domain "
+           "such as contoso.onmicrosoft.com) and, for a sovereign cloud, the authority host.",
+    900023: "Tenant {tenant!r} is not a valid tenant id or domain. Check AZURE_TENANT_ID.",
+    65001: "Application {client_id} has no consent for the requested Fabric permissions in tenant "
+           "{tenant!r}. Ask an administrator to grant admin consent on the app registration's "
+           "API permissions page (Power BI Service / Fabric scopes), or sign in interactively to "
+           "consent yourself.",
+    7000215: "The client secret for application {client_id} is wrong. Use the secret's Value (not "
+             "its Secret ID) from the app registration's Certificates & secrets page.",
+    7000222: "The client secret for application {client_id} has expired. Create a new one under "
+             "Certificates & secrets and update AZURE_CLIENT_SECRET.",
+    700027: "The certificate was not accepted for application {client_id}. Upload the certificate's "
+            "public part to the app registration (Certificates & secrets) and check the file.",
+    700016: "Application {client_id} was not found in tenant {tenant!r}. Check AZURE_CLIENT_ID and "
+            "AZURE_TENANT_ID, or have an administrator add the application to that tenant.",
+    7000218: "Application {client_id} is not allowed to sign people in without a secret. Turn on "
+             "'Allow public client flows' on the app registration's Authentication page.",
+    50059: "No tenant was given. Set AZURE_TENANT_ID: a service principal cannot use 'organizations'.",
+    50076: "Your organization requires multi-factor authentication. Use the interactive or "
+           "device-code sign-in.",
+    50079: "Your organization requires you to register for multi-factor authentication. Sign in "
+           "once at https://aka.ms/mfasetup, then use the interactive or device-code sign-in.",
+    53003: "A Conditional Access policy blocked this sign-in. Ask your administrator which device "
+           "or location is allowed.",
+    50020: "Your account is not a member of tenant {tenant!r}. Use your own tenant's id, or ask to "
+           "be invited as a guest.",
+    50034: "That user account does not exist in tenant {tenant!r}.",
+    70011: "The requested scope is not valid: {scopes}. Check FABRIC_LIVY_SCOPES.",
+    500011: "Microsoft Fabric (https://api.fabric.microsoft.com) is not available in tenant "
+            "{tenant!r}. Check the tenant, or ask an administrator to enable Fabric.",
+    70008: "Your saved sign-in has expired. Sign in again with %livy login.",
+    700082: "Your saved sign-in has expired after a long time unused. Sign in again with %livy login.",
+    70000: "The device code was declined or is no longer valid. Run %livy login again.",
+    70020: "The device code expired before anyone entered it. Run %livy login again.",
+}
+_ERROR_WORDS: dict[str, str] = {
+    "invalid_tenant": _AADSTS_WORDS[90002],
+    "expired_token": _AADSTS_WORDS[70020],
+    "code_expired": _AADSTS_WORDS[70020],
+    "authorization_declined": "The sign-in was declined in the browser. Run %livy login again.",
+    "bad_verification_code": "The device code was not recognised. Run %livy login again.",
+    "consent_required": _AADSTS_WORDS[65001],
+    "invalid_client": "The application {client_id} did not accept the given credential. Check "
+                      "AZURE_CLIENT_ID, the secret or certificate, and AZURE_TENANT_ID.",
+    "unauthorized_client": "Application {client_id} may not use this sign-in method in tenant "
+                           "{tenant!r}. Check the app registration's Authentication settings.",
+    "invalid_scope": _AADSTS_WORDS[70011],
+    "interaction_required": "Your saved sign-in needs you to sign in again. Run %livy login.",
+    "invalid_grant": "Your saved sign-in is no longer valid. Sign in again with %livy login.",
+    "temporarily_unavailable": "Microsoft Entra ID is temporarily unavailable. Try again in a minute.",
+}
+
+
+def auth_error_from_msal(result: Mapping[str, Any], *, settings: AuthSettings) -> AuthError:
+    """Turn an MSAL error answer (``{"error": ..., "error_codes": [...]}``) into plain words."""
+    words = {
+        "tenant": settings.tenant_id,
+        "host": settings.authority_host,
+        "client_id": settings.client_id or "(no client id)",
+        "scopes": " ".join(settings.effective_scopes()),
+    }
+    for code in result.get("error_codes") or ():
+        try:
+            template = _AADSTS_WORDS.get(int(code))
+        except (TypeError, ValueError):
+            continue
+        if template:
+            return AuthError(f"{template.format(**words)} (AADSTS{int(code)})")
+    error = str(result.get("error") or "unknown_error")
+    template = _ERROR_WORDS.get(error)
+    if template:
+        return AuthError(template.format(**words))
+    description = str(result.get("error_description") or "").strip().splitlines()
+    detail = f": {description[0][:300]}" if description else ""
+    return AuthError(f"Sign-in failed ({error}){detail}")
+
+
+def token_claims(token: str) -> dict[str, Any]:
+    """The claims of a JWT, read WITHOUT verifying its signature (expiry and names, for display).
+
+    Returns ``{}`` for tokens that are not JWTs (e.g. a plain shared secret for a local server).
+    """
+    parts = token.split(".")
+    if len(parts) != 3:
+        return {}
+    payload = parts[1] + "=" * (-len(parts[1]) % 4)
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(payload.encode("ascii")))
+    except (ValueError, binascii.Error, UnicodeError):
+        return {}
+    return claims if isinstance(claims, dict) else {}
+
+
+def _account_from_claims(claims: Mapping[str, Any]) -> str | None:
+    for key in ("upn", "preferred_username", "unique_name", "email", "appid", "azp", "oid", "sub"):
+        if claims.get(key):
+            return str(claims[key])
+    return None
+
+
+_REQUIRED_SHORT_SCOPES = tuple(scope.rsplit("/", 1)[1] for scope in FABRIC_DELEGATED_SCOPES)
+
+
+def explain_fabric_denial(
+    status_code: int,
+    *,
+    error_code: str | None = None,
+    www_authenticate: str | None = None,
+    token: str | None = None,
+    method: str | None = None,
+) -> str:
+    """Plain words for a 401/403 from Fabric: the missing scope, or the missing workspace role.
+
+    ``token`` (optional) is only decoded locally to read its ``scp``/``roles``/``aud`` claims.
+    """
+    claims = token_claims(token) if token else {}
+    who = _account_from_claims(claims) or "The signed-in identity"
+    header = www_authenticate or ""
+    asked = re.search(r'scope="([^"]+)"', header)
+    granted = set(str(claims.get("scp", "")).split())
+    is_app = method == "service-principal" or ("roles" in claims and "scp" not in claims)
+    audience = str(claims.get("aud", ""))
+    if audience and "fabric.microsoft.com" not in audience and "analysis.windows.net" not in audience:
+        return (f"Fabric refused the token: it was issued for {audience!r}, not for "
+                "https://api.fabric.microsoft.com. Sign in again with the Fabric scopes.")
+    if status_code == 401:
+        if (error_code or "").lower() == "tokenexpired" or 'error="invalid_token"' in header:
+            return "Fabric refused the token as expired or invalid. Sign in again with %livy login."
+        return ("Fabric did not accept the token (401). Sign in again with %livy login; check that "
+                "the tenant is the one that owns the workspace.")
+    missing: list[str] = []
+    if asked:
+        missing = [s for s in asked.group(1).split() if s.rsplit("/", 1)[-1] not in granted]
+    elif granted and not is_app:
+        missing = [s for s in _REQUIRED_SHORT_SCOPES if s not in granted]
+    if missing:
+        return (f"{who} lacks the delegated Fabric permission(s) {', '.join(missing)}. Add them to the "
+                "app registration's API permissions, grant consent, then sign in again.")
+    if is_app:
+        return (f"{who} may not use this lakehouse (403). Add the service principal to the "
+                "workspace as Contributor (or higher), and ask a Fabric administrator to allow "
+                "service principals to use Fabric APIs.")
+    return (f"{who} may not use this lakehouse (403{f' {error_code}' if error_code else ''}). "
+            "Ask a workspace admin to give you the Contributor role (or higher) on the workspace.")
+
+
+@dataclass(frozen=True)
+class DeviceCodePrompt:
+    """What a person needs to finish a device-code sign-in on another device."""
+
+    user_code: str
+    verification_uri: str
+    message: str
+    expires_on: float
+
+
+def _print_prompt(prompt: DeviceCodePrompt) -> None:
+    print(prompt.message, file=sys.stderr, flush=True)
+
+
+def _network_error(exc: Exception, settings: AuthSettings) -> AuthError:
+    return AuthError(f"Could not reach the sign-in service at {settings.authority_host} "
+                     f"({type(exc).__name__}). Check the network, proxy and AZURE_AUTHORITY_HOST.")
+
+
+class _MsalProvider:
+    """Shared machinery: lazy MSAL app, one sign-in at a time, silent refresh first."""
+
+    method = ""
+
+    def __init__(self, settings: AuthSettings, *, token_cache: Any = None) -> None:
+        if not settings.client_id:
+            raise ConfigurationError(
+                f"The {self.method} sign-in needs an application (client) id: set AZURE_CLIENT_ID or "
+                "fill in Client id. Use an app registration with the Fabric API permissions."
+            )
+        self.settings = settings
+        self._token_cache = token_cache
+        self._app: Any = None
+        self._lock = threading.RLock()
+        self._token: AccessToken | None = None
+
+    def __repr__(self) -> str:
+        s = self.settings
+        return f"{type(self).__name__}(client_id={s.client_id!r}, tenant_id={s.tenant_id!r})"
+
+    # -- MSAL plumbing -------------------------------------------------------------------------
+    def _cache(self) -> Any:
+        if self._token_cache is None:
+            from fabric_livy_magics.auth.cache import memory_token_cache, open_token_cache
+
+            self._token_cache = (open_token_cache(self.settings.token_cache_path)
+                                 if self.settings.token_cache_enabled else memory_token_cache())
+        return self._token_cache
+
+    def _app_kwargs(self) -> dict[str, Any]:
+        s = self.settings
+        kwargs: dict[str, Any] = {"authority": s.authority, "token_cache": self._cache(),
+                                  "timeout": s.http_timeout}
+        if not s.instance_discovery:
+            kwargs.update(instance_discovery=False, validate_authority=False)
+        return kwargs
+
+    def _build(self) -> Any:
+        raise NotImplementedError
+
+    def _msal_app(self) -> Any:
+        if self._app is None:
+            import requests
+
+            try:
+                self._app = self._build()
+            except ValueError as exc:
+                raise self._authority_error() from exc
+            except requests.RequestException as exc:
+                raise _network_error(exc, self.settings) from exc
+        return self._app
+
+    def _authority_error(self) -> AuthError:
+        """MSAL's discovery failed; ask the discovery document ourselves to learn the AADSTS code."""
+        import requests
+
+        s = self.settings
+        url = f"{s.authority}/v2.0/.well-known/openid-configuration"
+        try:
+            answer = requests.get(url, timeout=s.http_timeout).json()
+        except (requests.RequestException, ValueError):
+            answer = {}
+        if isinstance(answer, dict) and (answer.get("error") or answer.get("error_codes")):
+            return auth_error_from_msal(answer, settings=s)
+        return AuthError(f"{s.authority} is not a sign-in authority MSAL can use. Check the tenant "
+                         "id and the authority host.")
+
+    def _accept(self, result: Mapping[str, Any] | None) -> AccessToken:
+        if not result or "access_token" not in result:
+            raise auth_error_from_msal(result or {"error": "no_token"}, settings=self.settings)
+        claims = result.get("id_token_claims") or {}
+        account = (claims.get("preferred_username") or claims.get("upn")
+                   or self._account_name() or self.settings.client_id)
+        expires_in = float(result.get("expires_in") or 3600)
+        self._token = AccessToken(result["access_token"], time.time() + expires_in, account)
+        return self._token
+
+    def _account_name(self) -> str | None:
+        return None
+
+    def _call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        import requests
+
+        try:
+            return fn(*args, **kwargs)
+        except requests.RequestException as exc:
+            raise _network_error(exc, self.settings) from exc
+
+    # -- the TokenProvider contract ------------------------------------------------------------
+    def get_token(self, *, force_refresh: bool = False) -> AccessToken:
+        with self._lock:
+            token = self._token
+            if not force_refresh and token and not token.expires_within(REFRESH_MARGIN_SECONDS):
+                return token
+            result = self._acquire_silent(force_refresh)
+            if not result or "access_token" not in result:
+                result = self._acquire_new()
+            return self._accept(result)
+
+    def sign_in(self) -> AccessToken:
+        """A token now, prompting if the cache has none. Same as ``get_token()``."""
+        return self.get_token()
+
+    def signed_in_as(self) -> str | None:
+        token = self._token
+        return token.account if token else None
+
+    def _acquire_silent(self, force_refresh: bool) -> Mapping[str, Any] | None:
+        raise NotImplementedError
+
+    def _acquire_new(self) -> Mapping[str, Any]:
+        raise NotImplementedError
+
+
+class _PublicClientProvider(_MsalProvider):
+    def __init__(self, settings: AuthSettings, *, token_cache: Any = None,
+                 username: str | None = None) -> None:
+        super().__init__(settings, token_cache=token_cache)
+        self._username = username
+
+    def _build(self) -> Any:
+        import msal
+
+        return msal.PublicClientApplication(self.settings.client_id, **self._app_kwargs())
+
+    def _account_name(self) -> str | None:
+        return self._username
+
+    def _cached_account(self) -> dict[str, Any] | None:
+        accounts = self._call(self._msal_app().get_accounts, username=self._username)
+        return accounts[0] if accounts else None
+
+    def _acquire_silent(self, force_refresh: bool) -> Mapping[str, Any] | None:
+        account = self._cached_account()
+        if account is None:
+            return None
+        self._username = account.get("username") or self._username
+        return self._call(self._msal_app().acquire_token_silent_with_error,
+                          list(self.settings.effective_scopes()), account,
+                          force_refresh=force_refresh)
+
+    def _accept(self, result: Mapping[str, Any] | None) -> AccessToken:
+        token = super()._accept(result)
+        self._username = token.account or self._username
+        return token
+
+    def sign_out(self) -> None:
+        """Forget the signed-in account: its tokens leave the persistent cache too."""
+        with self._lock:
+            app = self._msal_app()
+            for account in self._call(app.get_accounts, username=self._username):
+                app.remove_account(account)
+            self._token = None
+            self._username = None
+
+
+class InteractiveBrowserProvider(_PublicClientProvider):
+    """Opens the system browser; MSAL listens on a loopback port for the answer (PKCE)."""
+
+    method = "interactive"
+
+    def __init__(self, settings: AuthSettings, *, token_cache: Any = None,
+                 username: str | None = None, port: int | None = None,
+                 on_auth_url: Callable[[str], None] | None = None) -> None:
+        super().__init__(settings, token_cache=token_cache, username=username)
+        self.port = port
+        # Called with the sign-in URL when no browser could be opened (remote machine).
+        self.on_auth_url = on_auth_url or (lambda url: print(
+            f"Open this address in a browser to sign in: {url}", file=sys.stderr, flush=True))
+
+    def _acquire_new(self) -> Mapping[str, Any]:
+        from msal.oauth2cli.oauth2 import BrowserInteractionTimeoutError
+
+        s = self.settings
+        try:
+            return self._call(
+                self._msal_app().acquire_token_interactive,
+                list(s.effective_scopes()), login_hint=self._username, prompt="select_account",
+                timeout=s.interactive_timeout, port=self.port, auth_uri_callback=self.on_auth_url)
+        except BrowserInteractionTimeoutError:
+            raise AuthError(f"Browser sign-in was not completed within {s.interactive_timeout:.0f} s. "
+                            "Run %livy login again, or use --method device-code on a remote "
+                            "machine.") from None
+
+
+class DeviceCodeProvider(_PublicClientProvider):
+    """Shows a code and a URL; the person signs in on any device while we poll, with a deadline.
+
+    ``cancel()`` (from any thread) stops a wait within about a second.
+    """
+
+    method = "device-code"
+
+    def __init__(self, settings: AuthSettings, *, token_cache: Any = None,
+                 username: str | None = None,
+                 on_prompt: Callable[[DeviceCodePrompt], None] | None = None) -> None:
+        super().__init__(settings, token_cache=token_cache, username=username)
+        self.on_prompt = on_prompt or _print_prompt
+        self._cancel = threading.Event()
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    def _acquire_new(self) -> Mapping[str, Any]:
+        s = self.settings
+        self._cancel.clear()
+        app = self._msal_app()
+        flow = self._call(app.initiate_device_flow, scopes=list(s.effective_scopes()))
+        if "user_code" not in flow:
+            raise auth_error_from_msal(flow, settings=s)
+        self.on_prompt(DeviceCodePrompt(
+            user_code=flow["user_code"], verification_uri=flow.get("verification_uri", ""),
+            message=flow.get("message", ""), expires_on=float(flow.get("expires_at", 0))))
+        deadline = time.monotonic() + s.device_code_timeout
+
+        def stop(_flow: Mapping[str, Any]) -> bool:
+            return self._cancel.is_set() or time.monotonic() >= deadline
+
+        result = self._call(app.acquire_token_by_device_flow, flow, exit_condition=stop)
+        if "access_token" in result:
+            return result
+        if self._cancel.is_set():
+            raise AuthError("Device-code sign-in was cancelled.")
+        if time.monotonic() >= deadline and result.get("error") == "authorization_pending":
+            raise AuthError(f"Nobody entered the device code within {s.device_code_timeout:.0f} s. "
+                            "Run %livy login again.")
+        return result  # an error answer: _accept maps it to words
+
+
+class ServicePrincipalProvider(_MsalProvider):
+    """An application signing in as itself, with a client secret or a certificate file."""
+
+    method = "service-principal"
+
+    def __init__(self, settings: AuthSettings, *, token_cache: Any = None) -> None:
+        super().__init__(settings, token_cache=token_cache)
+        if not (settings.client_secret or settings.certificate_path):
+            raise ConfigurationError(
+                "A service principal needs a client secret (AZURE_CLIENT_SECRET) or a certificate "
+                "file (AZURE_CLIENT_CERTIFICATE_PATH)."
+            )
+        if settings.tenant_id in ("organizations", "common", "consumers"):
+            raise ConfigurationError(
+                "A service principal signs in to one tenant: set AZURE_TENANT_ID to its id or domain."
+            )
+
+    def _cache(self) -> Any:
+        if self._token_cache is None:  # app tokens are cheap to get again: keep them off disk
+            from fabric_livy_magics.auth.cache import memory_token_cache
+
+            self._token_cache = memory_token_cache()
+        return self._token_cache
+
+    def _credential(self) -> Any:
+        s = self.settings
+        if s.client_secret:
+            return s.client_secret
+        path = os.path.expanduser(s.certificate_path or "")
+        if path.lower().endswith((".pfx", ".p12")):
+            credential = {"private_key_pfx_path": path}
+        else:
+            try:
+                with open(path, encoding="ascii") as handle:
+                    pem = handle.read()
+            except (OSError, UnicodeError) as exc:
+                raise ConfigurationError(f"Cannot read certificate file {path}: "
+                                         f"{getattr(exc, 'strerror', None) or type(exc).__name__}."
+                                         ) from None
+            key = re.search(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.+?-----END [A-Z ]*PRIVATE KEY-----",
+                            pem, re.S)
+            cert = re.search(r"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", pem, re.S)
+            if not key or not cert:
+                raise ConfigurationError(f"{path} must hold both the private key and the certificate "
+                                         "in PEM form (or be a .pfx file).")
+            credential = {"private_key": key.group(0), "public_certificate": cert.group(0)}
+        if s.certificate_password:
+            credential["passphrase"] = s.certificate_password
+        _check_private_key(credential, path, s.certificate_password)
+        return credential
+
+    def _build(self) -> Any:
+        import msal
+
+        return msal.ConfidentialClientApplication(
+            self.settings.client_id, client_credential=self._credential(), **self._app_kwargs())
+
+    def _acquire_silent(self, force_refresh: bool) -> Mapping[str, Any] | None:
+        if force_refresh:
+            self._msal_app().remove_tokens_for_client()
+        return None  # acquire_token_for_client looks in its cache by itself
+
+    def _acquire_new(self) -> Mapping[str, Any]:
+        return self._call(self._msal_app().acquire_token_for_client,
+                          list(self.settings.effective_scopes()))
+
+    def sign_out(self) -> None:
+        with self._lock:
+            if self._app is not None:
+                self._app.remove_tokens_for_client()
+            self._token = None
+
+
+def _check_private_key(credential: Mapping[str, Any], path: str, password: str | None) -> None:
+    """Load the key once ourselves so a wrong password is a clear error, not MSAL's."""
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key, pkcs12
+
+    secret = password.encode("utf-8") if password else None
+    try:
+        if "private_key_pfx_path" in credential:
+            with open(path, "rb") as handle:
+                pkcs12.load_key_and_certificates(handle.read(), secret)
+        else:
+            load_pem_private_key(str(credential["private_key"]).encode("ascii"), secret)
+    except OSError as exc:
+        raise ConfigurationError(f"Cannot read certificate file {path}: {exc.strerror}.") from None
+    except (TypeError, ValueError):
+        raise ConfigurationError(
+            f"Cannot load the private key in {path}: the password (AZURE_CLIENT_CERTIFICATE_PASSWORD) "
+            "is wrong or missing, or the file is not a key.") from None
+
+
+class AzureCredentialProvider:
+    """Reuses an existing Azure sign-in (``az login``, managed identity, ...) via azure-identity."""
+
+    def __init__(self, settings: AuthSettings, *, kind: str = "cli") -> None:
+        if kind not in ("cli", "default"):
+            raise ConfigurationError(f"Unknown Azure credential kind {kind!r}: use 'cli' or 'default'.")
+        self.settings = settings
+        self.method = f"azure-{kind}"
+        self._kind = kind
+        self._credential: Any = None
+        self._token: AccessToken | None = None
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"AzureCredentialProvider(kind={self._kind!r})"
+
+    def _build(self) -> Any:
+        try:
+            from azure import identity
+        except ImportError:
+            raise ConfigurationError(
+                "The azure-cli / azure-default sign-in needs azure-identity: "
+                "pip install 'fabric-livy-magics[azure]'.") from None
+        tenant = self.settings.tenant_id
+        tenant_kw = {} if tenant in ("organizations", "common") else {"tenant_id": tenant}
+        if self._kind == "cli":
+            return identity.AzureCliCredential(process_timeout=int(self.settings.http_timeout),
+                                               **tenant_kw)
+        return identity.DefaultAzureCredential(
+            authority=self.settings.authority_host,
+            **({"additionally_allowed_tenants": ["*"]} if tenant_kw else {}))
+
+    def get_token(self, *, force_refresh: bool = False) -> AccessToken:
+        with self._lock:
+            token = self._token
+            if not force_refresh and token and not token.expires_within(REFRESH_MARGIN_SECONDS):
+                return token
+            if self._credential is None:
+                self._credential = self._build()
+            from azure.core.exceptions import AzureError
+
+            scope = self.settings.effective_scopes()[0]
+            try:
+                raw = self._credential.get_token(scope)
+            except AzureError as exc:
+                hint = "run `az login`" if self._kind == "cli" else "sign in with `az login` or set AZURE_* variables"
+                raise AuthError(f"No Azure credential could give a Fabric token: {hint}. "
+                                f"({type(exc).__name__})") from None
+            account = _account_from_claims(token_claims(raw.token))
+            self._token = AccessToken(raw.token, float(raw.expires_on), account)
+            return self._token
+
+    def sign_in(self) -> AccessToken:
+        return self.get_token()
+
+    def sign_out(self) -> None:
+        """Forget the token here; the Azure CLI keeps its own sign-in (``az logout``)."""
+        self._token = None
+
+    def signed_in_as(self) -> str | None:
+        return self._token.account if self._token else None
+
+
+class EnvironmentTokenProvider:
+    """A bearer token minted elsewhere, read from an environment variable (CI, scripts).
+
+    The variable is read on every call, so updating it takes effect without a restart.
+    """
+
+    method = "environment"
+
+    def __init__(self, variable: str = "FABRIC_ACCESS_TOKEN",
+                 environ: Mapping[str, str] | None = None) -> None:
+        self.variable = variable
+        self._environ = environ
+        self._refused: str | None = None
+
+    def __repr__(self) -> str:
+        return f"EnvironmentTokenProvider(variable={self.variable!r})"
+
+    def _read(self) -> str:
+        env = os.environ if self._environ is None else self._environ
+        value = (env.get(self.variable) or "").strip()
+        if value.lower().startswith("bearer "):
+            value = value[7:].strip()
+        if not value:
+            raise AuthError(f"{self.variable} is not set. Put a Fabric access token in it, or choose "
+                            "another sign-in method.")
+        return value
+
+    def get_token(self, *, force_refresh: bool = False) -> AccessToken:
+        value = self._read()
+        if force_refresh:
+            if self._refused == value:
+                raise AuthError(f"The server refused the token in {self.variable}. Put a new token "
+                                "in it (or sign in another way) and run the cell again.")
+            self._refused = value  # the next forced refresh with the same value gives up
+        claims = token_claims(value)
+        expires_on = float(claims["exp"]) if isinstance(claims.get("exp"), (int, float)) else float("inf")
+        if expires_on <= time.time():
+            raise AuthError(f"The token in {self.variable} expired at "
+                            f"{time.strftime('%Y-%m-%d %H:%M:%S %Z', time.localtime(expires_on))}. "
+                            "Put a fresh one in it.")
+        account = _account_from_claims(claims) or f"token from {self.variable}"
+        return AccessToken(value, expires_on, account)
+
+    def sign_in(self) -> AccessToken:
+        return self.get_token()
+
+    def sign_out(self) -> None:
+        """Nothing is stored; unset the variable to stop using the token."""
+
+    def signed_in_as(self) -> str | None:
+        try:
+            return self.get_token().account
+        except AuthError:
+            return None
+
+
+def provider_from_settings(
+    settings: AuthSettings,
+    *,
+    token_cache: Any = None,
+    on_prompt: Callable[[DeviceCodePrompt], None] | None = None,
+    on_auth_url: Callable[[str], None] | None = None,
+) -> TokenProvider | None:
+    """The provider for ``settings.method``; ``None`` for "none" (send no Authorization header)."""
+    method = settings.method
+    if method == "interactive":
+        return InteractiveBrowserProvider(settings, token_cache=token_cache, on_auth_url=on_auth_url)
+    if method == "device-code":
+        return DeviceCodeProvider(settings, token_cache=token_cache, on_prompt=on_prompt)
+    if method == "service-principal":
+        return ServicePrincipalProvider(settings, token_cache=token_cache)
+    if method in ("azure-cli", "azure-default"):
+        return AzureCredentialProvider(settings, kind=method.split("-", 1)[1])
+    if method == "environment":
+        return EnvironmentTokenProvider(settings.token_env_var)
+    if method == "none":
+        return None
+    raise ConfigurationError(f"Unknown sign-in method {method!r}.")

@@ -1,0 +1,135 @@
+"""Request bodies of both URL shapes, checked into plain dicts with one-line 400 messages.
+
+The Livy shape rejects unknown fields (as Livy's Jackson mapping does); the Fabric shape ignores
+them. Kinds: ``pyspark`` (alias ``python``) and ``sql`` run; ``spark`` and ``sparkr`` are refused.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from fabric_livy_magics.server.errors import ApiError
+
+__all__ = ["parse_duration", "parse_json", "session_request", "statement_request", "completion_request"]
+
+RUNNABLE_KINDS = {"pyspark": "pyspark", "python": "pyspark", "sql": "sql"}
+REFUSED_KINDS = {"spark": "Scala", "sparkr": "R"}
+SESSION_KINDS = {*RUNNABLE_KINDS, "shared"}
+
+_STR = ("kind", "proxyUser", "driverMemory", "executorMemory", "queue", "name", "ttl")
+_INT = ("driverCores", "executorCores", "numExecutors", "heartbeatTimeoutInSecond")
+_STR_LIST = ("jars", "pyFiles", "files", "archives")
+_MAPS = ("conf", "tags")
+LIVY_SESSION_FIELDS = frozenset({*_STR, *_INT, *_STR_LIST, "conf"})
+FABRIC_SESSION_FIELDS = frozenset({*_STR, *_INT, *_STR_LIST, *_MAPS, "sessionTag"})
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|sec|m|min|h|d)?\s*$", re.IGNORECASE)
+_UNITS = {None: 1.0, "ms": 0.001, "s": 1.0, "sec": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def parse_duration(text: str) -> float:
+    """``"90"``, ``"45s"``, ``"30m"``, ``"2h"`` → seconds; ValueError otherwise."""
+    match = _DURATION.match(str(text))
+    if match is None:
+        raise ValueError(f"'{text}' is not a duration: use seconds or a number with ms, s, m, h or d (e.g. 30m)")
+    return float(match.group(1)) * _UNITS[match.group(2).lower() if match.group(2) else None]
+
+
+def parse_json(body: bytes, *, required: bool) -> dict[str, Any]:
+    """The body as a JSON object; an empty body is ``{}`` unless the call needs one."""
+    if not body.strip():
+        if required:
+            raise ApiError(400, "The request needs a JSON object body.", "InvalidRequest")
+        return {}
+    try:
+        value = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ApiError(400, f"The request body is not valid JSON: {exc}.", "InvalidRequest") from None
+    if not isinstance(value, dict):
+        raise ApiError(400, f"The request body must be a JSON object, not {type(value).__name__}.", "InvalidRequest")
+    return value
+
+
+def _check_kind(kind: Any, *, session: bool) -> str | None:
+    if kind is None:
+        return None
+    if not isinstance(kind, str):
+        raise ApiError(400, f"'kind' must be a string, not {type(kind).__name__}.", "InvalidRequest")
+    lowered = kind.lower()
+    if lowered in REFUSED_KINDS:
+        raise ApiError(
+            400,
+            f"This local server runs only pyspark and sql code; kind '{kind}' ({REFUSED_KINDS[lowered]}) is not supported.",
+            "UnsupportedKind",
+        )
+    allowed = SESSION_KINDS if session else RUNNABLE_KINDS
+    if lowered not in allowed:
+        raise ApiError(400, f"Unknown kind '{kind}': use one of {', '.join(sorted(allowed))}.", "InvalidRequest")
+    return "pyspark" if lowered == "python" else lowered
+
+
+def session_request(body: dict[str, Any], *, livy: bool) -> dict[str, Any]:
+    """Checked session (or high-concurrency session) request; adds ``ttl_seconds`` when given."""
+    allowed = LIVY_SESSION_FIELDS if livy else FABRIC_SESSION_FIELDS
+    if livy:
+        unknown = sorted(set(body) - allowed)
+        if unknown:
+            raise ApiError(400, f"Unrecognized field(s) {', '.join(map(repr, unknown))} in the session request.", "InvalidRequest")
+    spec: dict[str, Any] = {}
+    for key, value in body.items():
+        if key not in allowed or value is None:
+            continue
+        if key in _STR or key == "sessionTag":
+            if not isinstance(value, str):
+                raise ApiError(400, f"'{key}' must be a string, not {type(value).__name__}.", "InvalidRequest")
+        elif key in _INT:
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ApiError(400, f"'{key}' must be an integer, not {type(value).__name__}.", "InvalidRequest")
+        elif key in _STR_LIST:
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise ApiError(400, f"'{key}' must be a list of strings.", "InvalidRequest")
+        elif key in _MAPS:
+            if not isinstance(value, dict) or not all(isinstance(v, (str, int, float, bool)) for v in value.values()):
+                raise ApiError(400, f"'{key}' must be an object of string values.", "InvalidRequest")
+            value = {str(k): (str(v).lower() if isinstance(v, bool) else str(v)) for k, v in value.items()}
+        spec[key] = value
+    spec["kind"] = _check_kind(spec.get("kind"), session=True)
+    if "ttl" in spec:
+        try:
+            spec["ttl_seconds"] = parse_duration(spec["ttl"])
+        except ValueError as exc:
+            raise ApiError(400, f"Bad 'ttl': {exc}.", "InvalidRequest") from None
+    return spec
+
+
+def statement_request(body: dict[str, Any], *, livy: bool, default_kind: str | None) -> dict[str, Any]:
+    """Checked statement request: code, kind (defaults to the session's, else pyspark), sourceId."""
+    allowed = {"code", "kind"} if livy else {"code", "kind", "sourceId"}
+    if livy:
+        unknown = sorted(set(body) - allowed)
+        if unknown:
+            raise ApiError(400, f"Unrecognized field(s) {', '.join(map(repr, unknown))} in the statement request.", "InvalidRequest")
+    code = body.get("code")
+    if not isinstance(code, str):
+        raise ApiError(400, "'code' is required and must be a string.", "InvalidRequest")
+    kind = _check_kind(body.get("kind"), session=False)
+    if kind is None:
+        kind = default_kind if default_kind in ("pyspark", "sql") else "pyspark"
+    source_id = body.get("sourceId")
+    if source_id is not None and not isinstance(source_id, str):
+        raise ApiError(400, "'sourceId' must be a string.", "InvalidRequest")
+    return {"code": code, "kind": kind, "sourceId": source_id}
+
+
+def completion_request(body: dict[str, Any]) -> dict[str, Any]:
+    code = body.get("code")
+    if not isinstance(code, str):
+        raise ApiError(400, "'code' is required and must be a string.", "InvalidRequest")
+    kind = _check_kind(body.get("kind"), session=False) or "pyspark"
+    cursor = body.get("cursor", len(code))
+    if isinstance(cursor, str) and cursor.isdigit():
+        cursor = int(cursor)
+    if isinstance(cursor, bool) or not isinstance(cursor, int) or not 0 <= cursor <= len(code):
+        raise ApiError(400, f"'cursor' must be an integer between 0 and {len(code)}.", "InvalidRequest")
+    return {"code": code, "kind": kind, "cursor": cursor}

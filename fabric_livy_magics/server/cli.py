@@ -1,0 +1,127 @@
+"""``fabric-livy serve``: run the local Livy-compatible server until SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import ipaddress
+import os
+import socket
+import sys
+from typing import Any
+
+__all__ = ["register", "serve"]
+
+TOKEN_ENV = "FABRIC_LIVY_SERVE_TOKEN"
+LISTENING = "fabric-livy serve: listening on http://{host}:{port}"
+
+
+def register(subcommands: Any) -> None:
+    """Add the ``serve`` subcommand to the ``fabric-livy`` parser."""
+    parser = subcommands.add_parser(
+        "serve",
+        help="Run a local Livy-compatible server on real PySpark (Livy and Fabric URL shapes).",
+        description=(
+            "Run a local Livy-compatible REST server executing PySpark and SQL statements. It speaks "
+            "Apache Livy's URL shape and Microsoft Fabric's Livy API shape over the same sessions."
+        ),
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="Interface to bind (default 127.0.0.1).")
+    parser.add_argument("--port", type=int, default=8998, help="Port (default 8998; 0 picks a free port).")
+    parser.add_argument("--master", default="local[*]", help="Spark master URL for sessions (default local[*]).")
+    parser.add_argument(
+        "--session-ttl", metavar="DURATION", help="Stop sessions idle this long, e.g. 600 or 30m (default: never)."
+    )
+    parser.add_argument("--max-sessions", type=int, default=8, help="Sessions running at once (default 8; 0 = no limit).")
+    parser.add_argument(
+        "--spark-conf", metavar="KEY=VALUE", action="append", default=[], help="Spark conf for every session (repeatable)."
+    )
+    parser.add_argument("--sql-max-rows", type=int, default=1000, help="Rows returned by a sql statement (default 1000).")
+    parser.add_argument(
+        "--allow-remote", action="store_true", help="Allow a non-loopback --host (requires --token: this server runs any code)."
+    )
+    parser.add_argument(
+        "--token", help=f"Require 'Authorization: Bearer TOKEN' on every request (or set {TOKEN_ENV})."
+    )
+    parser.set_defaults(handler=serve)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _fail(message: str) -> int:
+    print(f"fabric-livy serve: {message}", file=sys.stderr)
+    return 2
+
+
+def serve(args: argparse.Namespace) -> int:
+    """Check the options, bind, print the listening line, serve until a signal, stop every session."""
+    from fabric_livy_magics.server.bodies import parse_duration
+    from fabric_livy_magics.server.sessions import ServerConfig
+
+    token = args.token or os.environ.pop(TOKEN_ENV, None) or None
+    if not _is_loopback(args.host) and not (args.allow_remote and token):
+        return _fail(
+            f"refusing to listen on non-loopback host {args.host}: this server runs any code it is sent. "
+            "Pass --allow-remote and --token SECRET to do it anyway."
+        )
+    ttl = None
+    if args.session_ttl:
+        try:
+            ttl = parse_duration(args.session_ttl)
+        except ValueError as exc:
+            return _fail(f"bad --session-ttl: {exc}")
+    conf: dict[str, str] = {}
+    for item in args.spark_conf:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            return _fail(f"bad --spark-conf '{item}': use KEY=VALUE, e.g. spark.sql.shuffle.partitions=8")
+        conf[key.strip()] = value
+    if args.port < 0 or args.port > 65535:
+        return _fail(f"bad --port {args.port}: use 0-65535")
+    try:
+        family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((args.host, args.port))
+    except OSError as exc:
+        return _fail(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}. Pick another --port (0 = any free one).")
+    config = ServerConfig(
+        master=args.master, session_ttl=ttl, max_sessions=max(0, args.max_sessions), spark_conf=conf, sql_max_rows=args.sql_max_rows
+    )
+    return asyncio.run(_run(sock, config, token))
+
+
+async def _run(sock: socket.socket, config: Any, token: str | None) -> int:
+    import uvicorn
+
+    from fabric_livy_magics.server.app import build_app
+    from fabric_livy_magics.server.sessions import Registry
+
+    registry = Registry(config)
+    server = uvicorn.Server(
+        uvicorn.Config(build_app(registry, token), log_level="warning", access_log=False, lifespan="off")
+    )
+    host, port = sock.getsockname()[:2]
+
+    async def announce() -> None:
+        while not server.started:
+            if server.should_exit:
+                return
+            await asyncio.sleep(0.01)
+        display = f"[{host}]" if ":" in host else host
+        print(LISTENING.format(host=display, port=port), flush=True)
+
+    announcer = asyncio.create_task(announce())
+    try:
+        await server.serve(sockets=[sock])
+    finally:
+        announcer.cancel()
+        await asyncio.to_thread(registry.shutdown)
+    return 0

@@ -1,0 +1,516 @@
+"""Session registry and state machines, shared by both URL shapes.
+
+Session states follow Livy's ``SessionState.scala``: not_started → starting → idle ⇄ busy →
+shutting_down → dead / killed / error. Statement states: waiting → running → available / error,
+cancelling → cancelled. Statements queue on the server (so a statement posted while the session
+starts waits, and a waiting one cancels at once); the child runs one at a time.
+
+A deleted session leaves the registry at once (Livy answers 404 afterwards); a session whose
+process died, failed to start or idled past its TTL stays listed as ``dead``/``error`` with its log.
+"""
+
+from __future__ import annotations
+
+import collections
+import datetime as _dt
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from fabric_livy_magics.server.errors import ApiError
+from fabric_livy_magics.server.process import SessionProcess
+
+__all__ = ["HCSession", "Registry", "Repl", "ServerConfig", "Session", "Statement"]
+
+ENDED = frozenset({"dead", "killed", "error", "success"})
+MAX_STATEMENTS = 1000
+MAX_LOG_LINES = 10000
+DEFAULT_REPL = "default"
+REPLS_PER_HC_SESSION = 5
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def iso_now() -> str:
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """Server-wide settings from ``fabric-livy serve``."""
+
+    master: str = "local[*]"
+    session_ttl: float | None = None
+    max_sessions: int = 8
+    spark_conf: dict[str, str] = field(default_factory=dict)
+    sql_max_rows: int = 1000
+    stop_grace: float = 10.0
+
+
+@dataclass
+class Statement:
+    id: int
+    code: str
+    kind: str
+    source_id: str | None = None
+    state: str = "waiting"
+    output: dict[str, Any] | None = None
+    progress: float = 0.0
+    started: int = 0
+    completed: int = 0
+
+
+@dataclass
+class Repl:
+    """A namespace in the session process with its own statement numbering."""
+
+    key: str
+    statements: dict[int, Statement] = field(default_factory=dict)
+    next_id: int = 0
+
+
+@dataclass
+class Session:
+    id: int
+    guid: str
+    name: str | None
+    kind: str | None
+    owner: str | None
+    proxy_user: str | None
+    conf: dict[str, str]
+    tags: dict[str, str]
+    request: dict[str, Any]
+    ttl: float | None
+    hc_tag: str | None = None
+    state: str = "not_started"
+    state_times: dict[str, str] = field(default_factory=dict)
+    app_id: str | None = None
+    spark_ui_url: str | None = None
+    error_message: str | None = None
+    process: SessionProcess | None = None
+    repls: dict[str, Repl] = field(default_factory=dict)
+    queue: collections.deque[tuple[Repl, Statement]] = field(default_factory=collections.deque)
+    running: tuple[Repl, Statement] | None = None
+    last_activity: float = field(default_factory=time.monotonic)
+    log: collections.deque[str] = field(default_factory=lambda: collections.deque(maxlen=MAX_LOG_LINES))
+    log_dropped: int = 0
+    ready_at: float | None = None
+    created_at: float = field(default_factory=time.monotonic)
+
+    @property
+    def ended(self) -> bool:
+        return self.state in ENDED
+
+
+@dataclass
+class HCSession:
+    """A high-concurrency session: one REPL in a Spark session shared by ``sessionTag``."""
+
+    id: str
+    session: Session
+    repl_id: str
+    tag: str | None
+    created: str
+    deleting: bool = False
+
+
+class Registry:
+    """All sessions; every method is short and runs under one lock."""
+
+    def __init__(self, config: ServerConfig, log: Callable[[str], None] | None = None) -> None:
+        self.config = config
+        self._log = log or (lambda line: None)
+        self._lock = threading.RLock()
+        self._by_id: dict[int, Session] = {}
+        self._by_guid: dict[str, Session] = {}
+        self._hc: dict[str, HCSession] = {}
+        self._next_id = 0
+        self._stopping: list[threading.Thread] = []
+        self._completions: dict[str, Any] = {}
+        self._closed = threading.Event()
+        self._reaper = threading.Thread(target=self._reap, daemon=True, name="ttl-reaper")
+        self._reaper.start()
+
+    # -- sessions ---------------------------------------------------------------------------
+    def create_session(self, spec: dict[str, Any], hc_tag: str | None = None) -> Session:
+        with self._lock:
+            if self._closed.is_set():
+                raise ApiError(503, "The server is shutting down.", "ServiceUnavailable")
+            live = sum(1 for s in self._by_id.values() if not s.ended)
+            if self.config.max_sessions and live >= self.config.max_sessions:
+                raise ApiError(
+                    429,
+                    f"Too many sessions: {live} are running (limit {self.config.max_sessions}). "
+                    "Delete a session or start the server with a higher --max-sessions.",
+                    "TooManyRequestsForCapacity",
+                )
+            session = Session(
+                id=self._next_id,
+                guid=str(uuid.uuid4()),
+                name=spec.get("name"),
+                kind=spec.get("kind"),
+                owner=None,
+                proxy_user=spec.get("proxyUser"),
+                conf=dict(spec.get("conf") or {}),
+                tags=dict(spec.get("tags") or {}),
+                request=spec,
+                ttl=spec.get("ttl_seconds", self.config.session_ttl),
+                hc_tag=hc_tag,
+            )
+            session.repls[DEFAULT_REPL] = Repl(DEFAULT_REPL)
+            self._next_id += 1
+            self._by_id[session.id] = session
+            self._by_guid[session.guid] = session
+            self._set_state(session, "not_started")
+        self._spawn(session, spec)
+        return session
+
+    def _spawn(self, session: Session, spec: dict[str, Any]) -> None:
+        conf = {"spark.ui.enabled": "false", "spark.sql.shuffle.partitions": "4"}
+        conf.update(self.config.spark_conf)
+        for key, conf_key in (
+            ("driverMemory", "spark.driver.memory"),
+            ("driverCores", "spark.driver.cores"),
+            ("executorMemory", "spark.executor.memory"),
+            ("executorCores", "spark.executor.cores"),
+            ("numExecutors", "spark.executor.instances"),
+        ):
+            if spec.get(key) is not None:
+                conf[conf_key] = str(spec[key])
+        conf.update({k: v for k, v in session.conf.items() if k.startswith("spark.")})
+        max_rows = int(session.conf.get("livy.rsc.sql.num-rows", self.config.sql_max_rows))
+        master = session.conf.get("spark.master", self.config.master)
+        sid = session.id
+        try:
+            process = SessionProcess(
+                master=master,
+                app_name=session.name or f"livy-session-{sid}",
+                conf=conf,
+                max_rows=max_rows,
+                on_message=lambda m: self._on_message(session, m),
+                on_log=lambda line: self._append_log(session, line),
+                on_exit=lambda code: self._on_exit(session, code),
+            )
+        except OSError as exc:
+            with self._lock:
+                session.error_message = f"could not start the session process: {exc}"
+                self._set_state(session, "error")
+            return
+        with self._lock:
+            session.process = process
+            if session.state == "not_started":
+                self._set_state(session, "starting")
+
+    def get(self, ref: str | int) -> Session:
+        with self._lock:
+            session = self._lookup(ref)
+        if session is None:
+            raise ApiError(404, f"Session '{ref}' not found.", "SessionNotFound")
+        return session
+
+    def _lookup(self, ref: str | int) -> Session | None:
+        if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
+            return self._by_id.get(int(ref))
+        return self._by_guid.get(str(ref).lower())
+
+    def list(self) -> list[Session]:
+        with self._lock:
+            return list(self._by_id.values())
+
+    def delete(self, session: Session) -> None:
+        """Remove the session now and stop its process in the background."""
+        with self._lock:
+            if self._by_id.pop(session.id, None) is None:
+                raise ApiError(404, f"Session '{session.id}' not found.", "SessionNotFound")
+            self._by_guid.pop(session.guid, None)
+            for hc_id in [k for k, v in self._hc.items() if v.session is session]:
+                del self._hc[hc_id]
+            was_ended = session.ended
+            if not was_ended:
+                self._set_state(session, "shutting_down")
+            self._fail_pending(session, "cancelled", "The session was deleted.")
+        self._stop_async(session, final_state=None if was_ended else "killed")
+
+    def touch(self, session: Session) -> None:
+        """Fabric's reset-timeout: restart the idle clock."""
+        with self._lock:
+            if session.ended:
+                raise ApiError(409, f"Session {session.guid} is {session.state}; it cannot be kept alive.", "InvalidSessionState")
+            session.last_activity = time.monotonic()
+
+    def _stop_async(self, session: Session, final_state: str | None) -> None:
+        def stop() -> None:
+            if session.process is not None:
+                session.process.stop(self.config.stop_grace)
+            with self._lock:
+                if final_state and session.state == "shutting_down":
+                    self._set_state(session, final_state)
+
+        thread = threading.Thread(target=stop, daemon=True, name=f"stop-session-{session.id}")
+        with self._lock:
+            self._stopping = [t for t in self._stopping if t.is_alive()]
+            self._stopping.append(thread)
+        thread.start()
+
+    def shutdown(self) -> None:
+        """Stop every session process and wait for all of them (server exit)."""
+        self._closed.set()
+        with self._lock:
+            sessions = list(self._by_id.values())
+            for session in sessions:
+                if not session.ended:
+                    self._set_state(session, "shutting_down")
+                    self._fail_pending(session, "cancelled", "The server is shutting down.")
+        for session in sessions:
+            self._stop_async(session, final_state="killed")
+        with self._lock:
+            threads = list(self._stopping)
+        for thread in threads:
+            thread.join(timeout=self.config.stop_grace + 10)
+        for session in sessions:  # last resort: nothing may outlive the server
+            if session.process is not None and session.process.alive():
+                session.process.kill()
+
+    # -- statements -------------------------------------------------------------------------
+    def repl(self, session: Session, key: str = DEFAULT_REPL) -> Repl:
+        with self._lock:
+            repl = session.repls.get(key)
+        if repl is None:
+            raise ApiError(404, f"REPL '{key}' not found in session {session.guid}.", "ReplNotFound")
+        return repl
+
+    def submit(self, session: Session, repl: Repl, code: str, kind: str, source_id: str | None) -> Statement:
+        with self._lock:
+            if session.ended or session.state == "shutting_down":
+                reason = f": {session.error_message}" if session.error_message else ""
+                raise ApiError(
+                    409,
+                    f"Session {session.id} is {session.state}{reason}; it cannot run statements. Create a new session.",
+                    "InvalidSessionState",
+                )
+            statement = Statement(id=repl.next_id, code=code, kind=kind, source_id=source_id)
+            repl.next_id += 1
+            repl.statements[statement.id] = statement
+            while len(repl.statements) > MAX_STATEMENTS:
+                del repl.statements[next(iter(repl.statements))]
+            session.queue.append((repl, statement))
+            session.last_activity = time.monotonic()
+            self._pump(session)
+            return statement
+
+    def statement(self, repl: Repl, statement_id: int) -> Statement:
+        with self._lock:
+            statement = repl.statements.get(statement_id)
+        if statement is None:
+            raise ApiError(404, f"Statement {statement_id} not found.", "StatementNotFound")
+        return statement
+
+    def cancel(self, session: Session, repl: Repl, statement: Statement) -> None:
+        with self._lock:
+            if statement.state == "waiting":
+                session.queue = collections.deque(e for e in session.queue if e[1] is not statement)
+                statement.state = "cancelled"
+                statement.completed = now_ms()
+                statement.progress = 1.0
+                self._pump(session)
+            elif statement.state == "running" and session.running is not None and session.running[1] is statement:
+                statement.state = "cancelling"
+                if session.process is not None:
+                    session.process.send({"type": "cancel", "sid": self._wire_id(repl, statement)})
+
+    def complete(self, session: Session, repl: Repl, code: str, cursor: int) -> Any:
+        """Ask the child for completions; returns a concurrent Future of the candidate list."""
+        import concurrent.futures
+
+        future: concurrent.futures.Future[list[str]] = concurrent.futures.Future()
+        with self._lock:
+            if session.state not in ("idle", "busy") or session.process is None:
+                future.set_result([])
+                return future
+            rid = uuid.uuid4().hex
+            self._completions[rid] = future
+        session.process.send({"type": "complete", "rid": rid, "repl": repl.key, "code": code, "cursor": cursor})
+        return future
+
+    # -- high concurrency -------------------------------------------------------------------
+    def create_hc(self, spec: dict[str, Any], tag: str | None) -> HCSession:
+        with self._lock:
+            shared = None
+            if tag is not None:
+                for session in self._by_id.values():
+                    hc_repls = sum(1 for h in self._hc.values() if h.session is session)
+                    if session.hc_tag == tag and not session.ended and session.state != "shutting_down" and hc_repls < REPLS_PER_HC_SESSION:
+                        shared = session
+                        break
+            session = shared or self.create_session(spec, hc_tag=tag if tag is not None else uuid.uuid4().hex)
+            repl_id = str(uuid.uuid4())
+            session.repls[repl_id] = Repl(repl_id)
+            hc = HCSession(id=str(uuid.uuid4()), session=session, repl_id=repl_id, tag=tag, created=iso_now())
+            self._hc[hc.id] = hc
+            return hc
+
+    def get_hc(self, hc_id: str) -> HCSession:
+        with self._lock:
+            hc = self._hc.get(hc_id.lower())
+        if hc is None:
+            raise ApiError(404, f"High concurrency session '{hc_id}' not found.", "SessionNotFound")
+        return hc
+
+    def delete_hc(self, hc: HCSession) -> None:
+        with self._lock:
+            if self._hc.pop(hc.id, None) is None:
+                raise ApiError(404, f"High concurrency session '{hc.id}' not found.", "SessionNotFound")
+            hc.deleting = True
+            session = hc.session
+            repl = session.repls.pop(hc.repl_id, None)
+            if repl is not None:
+                for entry in [e for e in session.queue if e[0] is repl]:
+                    session.queue.remove(entry)
+                    entry[1].state = "cancelled"
+            last = not any(h.session is session for h in self._hc.values())
+            if not last and session.process is not None:
+                session.process.send({"type": "drop_repl", "repl": hc.repl_id})
+        if last and session.id in self._by_id:
+            self.delete(session)
+
+    # -- child events (reader threads) ------------------------------------------------------
+    @staticmethod
+    def _wire_id(repl: Repl, statement: Statement) -> int:
+        return statement.id
+
+    def _on_message(self, session: Session, message: dict[str, Any]) -> None:
+        kind = message.get("type")
+        with self._lock:
+            if kind == "ready":
+                session.app_id = message.get("appId")
+                session.spark_ui_url = message.get("sparkUiUrl")
+                session.ready_at = time.monotonic()
+                session.last_activity = time.monotonic()
+                if session.state == "starting":
+                    self._set_state(session, "idle")
+                    self._pump(session)
+            elif kind == "fatal":
+                session.error_message = str(message.get("message"))
+                self._set_state(session, "error")
+                self._fail_pending(session, "error", f"The session failed to start: {session.error_message}")
+            elif kind == "completion":
+                future = self._completions.pop(str(message.get("rid")), None)
+                if future is not None and not future.done():
+                    future.set_result(list(message.get("candidates") or []))
+            elif session.running is not None and message.get("sid") == session.running[1].id:
+                statement = session.running[1]
+                if kind == "started":
+                    statement.started = int(message["started"])
+                elif kind == "progress":
+                    statement.progress = max(statement.progress, float(message["progress"]))
+                elif kind == "result":
+                    self._finish(session, statement, message)
+
+    def _finish(self, session: Session, statement: Statement, message: dict[str, Any]) -> None:
+        output = dict(message["output"])
+        output["execution_count"] = statement.id
+        statement.output = {"status": output.pop("status"), "execution_count": statement.id, **output}
+        statement.started = int(message.get("started") or statement.started)
+        statement.completed = int(message["completed"])
+        statement.progress = 1.0
+        statement.state = "cancelled" if statement.state == "cancelling" else "available"
+        session.running = None
+        session.last_activity = time.monotonic()
+        if session.state == "busy":
+            self._set_state(session, "idle")
+        self._pump(session)
+
+    def _on_exit(self, session: Session, code: int) -> None:
+        with self._lock:
+            self._append_log(session, f"session process exited with code {code}")
+            for future in list(self._completions.values()):
+                if not future.done():
+                    future.set_result([])
+            if session.state == "shutting_down" or session.ended:
+                if session.state == "shutting_down" and session.error_message is None:
+                    self._set_state(session, "killed")
+                return
+            if session.state in ("not_started", "starting"):
+                session.error_message = session.error_message or f"the session process exited with code {code} while starting"
+                self._set_state(session, "error")
+            else:
+                session.error_message = f"the session process exited unexpectedly with code {code}"
+                self._set_state(session, "dead")
+            self._fail_pending(session, "error", f"The session process died ({session.error_message}).")
+
+    def _append_log(self, session: Session, line: str) -> None:
+        with self._lock:
+            if len(session.log) == session.log.maxlen:
+                session.log_dropped += 1
+            session.log.append(line)
+
+    # -- internals (lock held) --------------------------------------------------------------
+    def _set_state(self, session: Session, state: str) -> None:
+        session.state = state
+        session.state_times[state] = iso_now()
+
+    def _pump(self, session: Session) -> None:
+        """Send the next queued statement when the session is ready and not running one."""
+        if session.running is not None or session.state not in ("idle", "busy") or session.process is None:
+            return
+        while session.queue:
+            repl, statement = session.queue.popleft()
+            if statement.state != "waiting":
+                continue
+            statement.state = "running"
+            session.running = (repl, statement)
+            self._set_state(session, "busy")
+            sent = session.process.send(
+                {"type": "execute", "sid": statement.id, "repl": repl.key, "code": statement.code, "kind": statement.kind}
+            )
+            if not sent:
+                session.running = None
+                self._fail_statement(statement, "error", "The session process is not reachable.")
+                continue
+            return
+        if session.state == "busy":
+            self._set_state(session, "idle")
+
+    def _fail_pending(self, session: Session, state: str, reason: str) -> None:
+        pending = [s for _, s in session.queue]
+        if session.running is not None:
+            pending.append(session.running[1])
+        session.queue.clear()
+        session.running = None
+        for statement in pending:
+            final = "cancelled" if statement.state == "cancelling" else state
+            self._fail_statement(statement, final, reason)
+
+    @staticmethod
+    def _fail_statement(statement: Statement, state: str, reason: str) -> None:
+        statement.state = state
+        statement.progress = 1.0
+        statement.completed = now_ms()
+        ename = "StatementCancelled" if state == "cancelled" else "SessionError"
+        statement.output = {
+            "status": "error",
+            "execution_count": statement.id,
+            "ename": ename,
+            "evalue": reason,
+            "traceback": [],
+        }
+
+    def _reap(self) -> None:
+        """Stop sessions idle past their TTL (checked once a second)."""
+        while not self._closed.wait(1.0):
+            expired: list[Session] = []
+            with self._lock:
+                now = time.monotonic()
+                for session in self._by_id.values():
+                    if session.ttl and session.state == "idle" and now - session.last_activity > session.ttl:
+                        self._append_log(session, f"session stopped: idle for more than {session.ttl:g} s (ttl)")
+                        session.error_message = f"stopped after being idle for more than {session.ttl:g} s"
+                        self._set_state(session, "shutting_down")
+                        expired.append(session)
+            for session in expired:
+                self._stop_async(session, final_state="dead")

@@ -1,0 +1,36 @@
+"""Shared fixtures: the local Livy-compatible server on a free loopback port, a clean environment."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from fabric_livy_magics.server.launcher import RunningServer, start_server
+
+
+@pytest.fixture(scope="session")
+def livy_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    """One real server (real PySpark sessions) for the whole run; stopped, with its sessions, at the end.
+
+    ``.url`` is the Livy-shaped base; ``.fabric_url(ws, lh)`` the Fabric-shaped one. Its log is in
+    ``.log_path``.
+    """
+    log_path = tmp_path_factory.mktemp("livy-server") / "server.log"
+    server = start_server(port=0, master="local[2]", log_path=log_path, extra_args=("--max-sessions", "16"))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(autouse=True)
+def _restore_environ() -> Iterator[None]:
+    """Every test gets the environment back as it found it."""
+    saved = dict(os.environ)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
