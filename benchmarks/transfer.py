@@ -114,7 +114,8 @@ def _json_lines(run: LivyRun, name: str) -> Any:
     import pandas as pd
 
     text = run(f"for line in {name}.toJSON().collect(): print(line)")
-    return pd.DataFrame([json.loads(line) for line in text.splitlines()])
+    # stderr (PySpark's toJSON deprecation warning) follows stdout in text/plain: skip non-rows.
+    return pd.DataFrame([json.loads(line) for line in text.splitlines() if line.startswith("{")])
 
 
 def child(url: str, session_id: int, name: str, route: str) -> None:
@@ -150,33 +151,14 @@ def child(url: str, session_id: int, name: str, route: str) -> None:
 
 
 def _start_server() -> tuple[str, Any]:
-    try:
-        from fabric_livy_magics.server.launcher import start_server  # type: ignore[attr-defined]
-    except ImportError:
-        start_server = None
-    if start_server is not None:
-        server = start_server()
-        return server.url, server
-    process = subprocess.Popen(
-        [sys.executable, "-m", "fabric_livy_magics", "serve", "--port", "0", "--master", "local[2]"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    if "listening on" not in line:
-        process.kill()
-        raise SystemExit(f"the local server did not start: {line.strip()}")
-    return line.rsplit(" ", 1)[-1].strip(), process
+    from fabric_livy_magics.server.launcher import start_server
+
+    server = start_server(port=0, master="local[2]")
+    return server.url, server
 
 
 def _stop_server(server: Any) -> None:
-    if isinstance(server, subprocess.Popen):
-        server.terminate()
-        try:
-            server.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            server.kill()
-    elif server is not None:
+    if server is not None:
         server.stop()
 
 
@@ -208,9 +190,11 @@ def main() -> int:
         for rows in args.rows:
             name = f"bench_{rows}"
             started = time.perf_counter()
-            run(f"{name} = spark.range({rows}).selectExpr('id AS i', 'id * 1.5 AS d', "
+            run(f"{name} = spark.range({rows}).selectExpr('id AS i', 'CAST(id AS DOUBLE) * 1.5 AS d', "
                 f"\"concat('row-', CAST(id AS STRING)) AS s\", 'timestamp_seconds(1700000000 + id) AS ts')"
-                f".cache()\n_ = {name}.count()")
+                f".cache()\n_ = {name}.count()\n"
+                # Warm both remote code paths so no route pays the session's first-use costs.
+                f"_ = {name}.limit(1000).toArrow()\n_ = {name}.limit(1000).toJSON().collect()")
             print(f"created and cached {rows} rows remotely in {time.perf_counter() - started:.1f} s")
             for route in args.routes:
                 proc = subprocess.run(

@@ -49,7 +49,7 @@ def uninstall_kernel(name: str = DEFAULT_KERNEL_NAME) -> bool:
 
     try:
         KernelSpecManager().remove_kernel_spec(name)
-    except NoSuchKernel:
+    except (NoSuchKernel, KeyError):  # jupyter_client raises KeyError for an unknown name
         return False
     return True
 

@@ -199,13 +199,13 @@ class LoginForm:
     # -- internals --------------------------------------------------------------------------
     def _show_fields(self) -> None:
         method = self.method.value
-        shown = {
-            self.tenant: method not in ("environment", "none"),
-            self.client_id: method in ("interactive", "device-code", "service-principal"),
-            self.secret: method == "service-principal",
-            self.certificate_path: method == "service-principal",
-        }
-        for field_, visible in shown.items():
+        shown = (
+            (self.tenant, method not in ("environment", "none")),
+            (self.client_id, method in ("interactive", "device-code", "service-principal")),
+            (self.secret, method == "service-principal"),
+            (self.certificate_path, method == "service-principal"),
+        )
+        for field_, visible in shown:
             field_.layout.display = None if visible else "none"
 
     def _set_state(self, state: str, *, status: str | None = None, error: str = "") -> None:

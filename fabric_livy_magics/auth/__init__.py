@@ -1,5 +1,45 @@
-"""Sign-in: token providers the HTTP client asks for a current bearer token."""
+"""Sign-in: token providers the HTTP client asks for a current bearer token.
+
+Light on purpose: MSAL, msal-extensions and azure-identity load only when a provider needs them.
+"""
 
 from fabric_livy_magics.auth.base import AccessToken, TokenProvider
+from fabric_livy_magics.auth.providers import (
+    AzureCredentialProvider,
+    DeviceCodePrompt,
+    DeviceCodeProvider,
+    EnvironmentTokenProvider,
+    InteractiveBrowserProvider,
+    ServicePrincipalProvider,
+    auth_error_from_msal,
+    explain_fabric_denial,
+    provider_from_settings,
+    token_claims,
+)
+from fabric_livy_magics.auth.settings import (
+    AUTH_METHODS,
+    AuthSettings,
+    ConnectionSettings,
+    resolve_auth_settings,
+    resolve_connection_settings,
+)
 
-__all__ = ["AccessToken", "TokenProvider"]
+__all__ = [
+    "AUTH_METHODS",
+    "AccessToken",
+    "AuthSettings",
+    "AzureCredentialProvider",
+    "ConnectionSettings",
+    "DeviceCodePrompt",
+    "DeviceCodeProvider",
+    "EnvironmentTokenProvider",
+    "InteractiveBrowserProvider",
+    "ServicePrincipalProvider",
+    "TokenProvider",
+    "auth_error_from_msal",
+    "explain_fabric_denial",
+    "provider_from_settings",
+    "resolve_auth_settings",
+    "resolve_connection_settings",
+    "token_claims",
+]

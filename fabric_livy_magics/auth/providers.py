@@ -207,6 +207,34 @@ def _network_error(exc: Exception, settings: AuthSettings) -> AuthError:
                      f"({type(exc).__name__}). Check the network, proxy and AZURE_AUTHORITY_HOST.")
 
 
+_REDACTED_FIELDS = re.compile(
+    r'("(?:device_code|code|code_verifier|client_assertion|passphrase)"\s*:\s*)"[^"]*"')
+
+
+class _MsalLogRedaction:
+    """MSAL's cache debug log masks tokens but prints the device code and the authorization code
+    it redeemed (msal/token_cache.py ``TokenCache.add``); mask those too before any handler."""
+
+    def filter(self, record: Any) -> bool:
+        text = record.getMessage()
+        cleaned = _REDACTED_FIELDS.sub(r'\1"********"', text)
+        if cleaned != text:
+            record.msg, record.args = cleaned, ()
+        return True
+
+
+_redaction_installed = False
+
+
+def _install_msal_log_redaction() -> None:
+    global _redaction_installed
+    if not _redaction_installed:
+        import logging
+
+        logging.getLogger("msal.token_cache").addFilter(_MsalLogRedaction())
+        _redaction_installed = True
+
+
 class _MsalProvider:
     """Shared machinery: lazy MSAL app, one sign-in at a time, silent refresh first."""
 
@@ -252,6 +280,7 @@ class _MsalProvider:
         if self._app is None:
             import requests
 
+            _install_msal_log_redaction()
             try:
                 self._app = self._build()
             except ValueError as exc:
@@ -547,7 +576,7 @@ class AzureCredentialProvider:
 
     def _build(self) -> Any:
         try:
-            from azure import identity
+            import azure.identity as identity
         except ImportError:
             raise ConfigurationError(
                 "The azure-cli / azure-default sign-in needs azure-identity: "

@@ -28,6 +28,7 @@ class SessionProcess:
     def __init__(
         self,
         *,
+        session_id: int,
         master: str,
         app_name: str,
         conf: dict[str, str],
@@ -46,11 +47,12 @@ class SessionProcess:
         env["FABRIC_LIVY_SESSION_CONF"] = json.dumps(conf)
         env.setdefault("MPLBACKEND", "Agg")
         env["PYTHONUNBUFFERED"] = "1"
+        env.setdefault("PYSPARK_PYTHON", sys.executable)  # executors on a cluster need our pyspark
         env.pop("FABRIC_LIVY_SERVE_TOKEN", None)
         argv = [
             sys.executable, "-m", REPL_MODULE,
             "--in-fd", str(to_child_r), "--out-fd", str(from_child_w),
-            "--master", master, "--app-name", app_name, "--max-rows", str(max_rows),
+            "--master", master, "--app-name", app_name, "--max-rows", str(max_rows), "--session-id", str(session_id),
         ]  # fmt: skip
         try:
             self.popen = subprocess.Popen(  # noqa: S603 - our own interpreter and module

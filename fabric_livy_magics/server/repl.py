@@ -258,6 +258,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--master", default="local[*]")
     parser.add_argument("--app-name", default="fabric-livy-session")
     parser.add_argument("--max-rows", type=int, default=1000)
+    parser.add_argument("--session-id", default="", help="Shown in `ps` so a person can tell sessions apart.")
     args = parser.parse_args(argv)
     _die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)

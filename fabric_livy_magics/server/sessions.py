@@ -188,6 +188,7 @@ class Registry:
         sid = session.id
         try:
             process = SessionProcess(
+                session_id=sid,
                 master=master,
                 app_name=session.name or f"livy-session-{sid}",
                 conf=conf,

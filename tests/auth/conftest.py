@@ -82,14 +82,14 @@ def public_client(idp: Idp) -> Client:
 
 
 @pytest.fixture
-def secret_client(idp: Idp) -> tuple[Client, str]:
+def secret_client(idp: Idp) -> Client:
     import secrets
 
     value = "sp-secret-" + secrets.token_urlsafe(16)
     register_secret(value)
     client = Client("22222222-2222-2222-2222-222222222222", secret=value)
     idp.clients[client.client_id] = client
-    return client, value
+    return client  # the secret is client.secret: a tuple would print it in failure tracebacks
 
 
 def auth_settings(idp: Idp, **changes):  # type: ignore[no-untyped-def]

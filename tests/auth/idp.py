@@ -48,8 +48,8 @@ def unsigned_jwt(claims: dict[str, Any]) -> str:
 @dataclass
 class Client:
     client_id: str
-    secret: str | None = None
-    certificate_pem: bytes | None = None  # public certificate accepted for assertions
+    secret: str | None = field(default=None, repr=False)  # repr shows in pytest failure text
+    certificate_pem: bytes | None = field(default=None, repr=False)  # accepted for assertions
     consented: bool = True
 
 
@@ -205,8 +205,9 @@ class Idp:
         cert = x509.load_pem_x509_certificate(client.certificate_pem)
         header = jwt.get_unverified_header(assertion)
         expected = _b64url(cert.fingerprint(hashes.SHA256()))
-        if header.get("x5t#S256") != expected and header.get("x5t") != _b64url(
-                cert.fingerprint(hashes.SHA1())):
+        # MSAL sends the thumbprints base64url-encoded with padding; compare without it.
+        if (str(header.get("x5t#S256", "")).rstrip("=") != expected
+                and str(header.get("x5t", "")).rstrip("=") != _b64url(cert.fingerprint(hashes.SHA1()))):
             return "The certificate thumbprint in the assertion is not registered."
         try:
             claims = jwt.decode(assertion, cert.public_key(), algorithms=["PS256", "RS256"],

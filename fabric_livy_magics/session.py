@@ -1,0 +1,516 @@
+"""``NotebookSession``: the one remote Spark session a notebook uses, over ``LivyClient``.
+
+It is created lazily (the first cell pays the start-up, with a progress line naming Fabric's
+phases: queued, library packaging, acquiring, starting), reused by every cell, kept alive while
+idle (Fabric kills idle sessions after about 20 minutes; a daemon thread calls reset-timeout),
+and deleted at kernel shutdown unless the person asked to keep it. A session that died is
+reported on the next cell with one line that offers ``%livy restart``; nothing waits forever.
+No IPython here beyond the progress line, which is a plain display bundle.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from fabric_livy_magics.client import LivyClient
+from fabric_livy_magics.config import SessionOptions
+from fabric_livy_magics.errors import (
+    LivyError,
+    LivyHTTPError,
+    LivyTimeout,
+    SessionDead,
+    SessionFailed,
+    SessionNotFound,
+    StatementCancelled,
+    StatementNotFound,
+)
+from fabric_livy_magics.models import (
+    HighConcurrencySession,
+    Session,
+    SessionId,
+    Statement,
+    StatementState,
+    StatementTarget,
+)
+from fabric_livy_magics.polling import Deadline
+from fabric_livy_magics.progress import ProgressDisplay
+
+__all__ = ["NotebookSession", "SessionInfo", "ProgressFactory", "CANCEL_WAIT_SECONDS"]
+
+log = logging.getLogger(__name__)
+
+#: ``ProgressFactory(label)`` returns something with ``update(fraction, state)`` and ``close()``.
+ProgressFactory = Callable[[str], Any]
+
+#: After asking the server to cancel, how long to wait for it to say so before raising anyway.
+CANCEL_WAIT_SECONDS = 10.0
+
+RESTART_HINT = "Run `%livy restart` to start a new session."
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    """What ``%livy info`` shows: a snapshot, fetched from the server when asked."""
+
+    session_id: SessionId
+    state: str
+    kind: str
+    endpoint: str
+    app_id: str | None
+    spark_ui_url: str | None
+    elapsed: float
+    statements: int
+    high_concurrency_id: str | None = None
+    repl_id: str | None = None
+    owned: bool = True
+
+
+class NotebookSession:
+    """One notebook's session on one endpoint. Thread-safe where the keep-alive thread meets it."""
+
+    def __init__(
+        self,
+        client: LivyClient,
+        options: SessionOptions,
+        *,
+        start_timeout: float | None = 900.0,
+        keepalive_interval: float = 300.0,
+        progress: ProgressFactory | None = None,
+    ) -> None:
+        self.client = client
+        self.options = options
+        self.start_timeout = start_timeout
+        self.keepalive_interval = keepalive_interval
+        self._progress = progress or (lambda label: ProgressDisplay(label))
+        self._lock = threading.RLock()
+        self._session: Session | None = None
+        self._hc: HighConcurrencySession | None = None
+        self._target: StatementTarget | None = None
+        self._owned = True
+        self._dead_reason: str | None = None
+        self._created_at = 0.0
+        self._statements = 0
+        self._last_statement: int | None = None
+        self._busy = False
+        self._last_activity = time.monotonic()
+        self._stop_keepalive = threading.Event()
+        self._keepalive: threading.Thread | None = None
+        #: Called with each statement snapshot while a cell waits (tests use it to interrupt).
+        self.on_poll: Callable[[Statement], None] | None = None
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    @property
+    def started(self) -> bool:
+        """True once a remote session exists for this notebook (no I/O)."""
+        return self._target is not None
+
+    @property
+    def session_id(self) -> SessionId | None:
+        return self._target.session_id if self._target else None
+
+    @property
+    def target(self) -> StatementTarget | None:
+        return self._target
+
+    @property
+    def high_concurrency_id(self) -> str | None:
+        return self._hc.id if self._hc else None
+
+    def ensure(self) -> StatementTarget:
+        """The statement target, creating and waiting for the session on first use."""
+        with self._lock:
+            if self._dead_reason is not None:
+                raise SessionDead(self._dead_reason, session_id=self.session_id, state="dead")
+            if self._target is None:
+                self._start()
+            assert self._target is not None
+            return self._target
+
+    def _start(self) -> None:
+        opts = self.options
+        display = self._progress("Starting Spark session")
+        try:
+            if opts.high_concurrency:
+                hc = self.client.acquire_high_concurrency_session(
+                    opts.tag, name=opts.name, conf=opts.conf, environment_id=opts.environment_id)
+                self._hc = hc
+                self._session = None
+                try:
+                    hc = self._poll_ready(lambda: self.client.get_high_concurrency_session(hc.id),
+                                          hc.id, display)
+                except BaseException:
+                    self._discard_half_started()
+                    raise
+                self._hc = hc
+                self._target = hc.target
+            else:
+                session = self.client.create_session(
+                    name=opts.name, kind=opts.kind, conf=opts.conf,
+                    environment_id=opts.environment_id)
+                self._session = session
+                try:
+                    session = self._poll_ready(lambda: self.client.get_session(session.id),
+                                               session.id, display)
+                except BaseException:
+                    self._discard_half_started()
+                    raise
+                self._session = session
+                self._target = StatementTarget(session.id)
+        finally:
+            display.close()
+        self._owned = True
+        self._created_at = time.monotonic()
+        self._statements = 0
+        self._touch()
+        self._start_keepalive()
+
+    def _poll_ready(self, fetch: Callable[[], Any], session_id: SessionId, display: Any,
+                    *, accept_busy: bool = False, not_found_grace: float = 15.0) -> Any:
+        """Poll ``fetch`` until the session is ready, redrawing the phase and elapsed time.
+
+        A 404 in the first ``not_found_grace`` seconds is Fabric not having registered the
+        session yet. Failure raises SessionDead/SessionFailed with the server's reason."""
+        deadline = Deadline(self.start_timeout)
+        began = time.monotonic()
+        intervals = self.client.session_poll.intervals()
+        phase = "submitted"
+        while True:
+            try:
+                current = fetch()
+            except SessionNotFound:
+                if time.monotonic() - began >= not_found_grace or deadline.expired:
+                    raise
+                current = None
+            if current is not None:
+                phase = current.phase
+                ready = current.is_ready if (accept_busy or isinstance(current, HighConcurrencySession)) \
+                    else str(current.state) == "idle"
+                if ready:
+                    return current
+                if current.has_failed:
+                    raise _start_failure(current)
+            display.update(None, _phase_text(phase))
+            if deadline.expired:
+                raise LivyTimeout(
+                    f"Session {session_id} was not ready after {self.start_timeout:g} s (last phase: "
+                    f"{phase}). Wait with `%livy attach {session_id}`, or `%livy restart`.")
+            deadline.sleep(next(intervals))
+
+    def _discard_half_started(self) -> None:
+        """A start that failed or was interrupted must not leave a cluster running."""
+        try:
+            if self._hc is not None:
+                self.client.delete_high_concurrency_session(self._hc.id, missing_ok=True)
+            elif self._session is not None:
+                self.client.delete_session(self._session.id, missing_ok=True)
+        except LivyError as exc:
+            log.warning("Could not delete the session that failed to start: %s", exc)
+        self._hc = None
+        self._session = None
+
+    def attach(self, session_id: SessionId) -> Session:
+        """Use an existing session (started elsewhere). It is not deleted at shutdown."""
+        with self._lock:
+            parsed = self.client.endpoint.parse_session_id(session_id)
+            display = self._progress(f"Attaching to session {parsed}")
+            try:
+                session = self._poll_ready(lambda: self.client.get_session(parsed), parsed,
+                                           display, accept_busy=True, not_found_grace=0.0)
+            finally:
+                display.close()
+            self._stop_keepalive_thread()
+            self._session, self._hc = session, None
+            self._target = StatementTarget(session.id)
+            self._owned = False
+            self._dead_reason = None
+            self._created_at = time.monotonic()
+            self._statements = 0
+            self._touch()
+            self._start_keepalive()
+            return session
+
+    def stop(self, *, force: bool = True) -> SessionId | None:
+        """Delete the session (``force=False``: only if this notebook owns it and --keep is off).
+
+        Returns the id that was deleted, if any. Forgets the session either way, so the next
+        cell starts a new one."""
+        with self._lock:
+            self._stop_keepalive_thread()
+            target, hc, session = self._target, self._hc, self._session
+            owned = self._owned and not self.options.keep
+            self._target = self._session = self._hc = None
+            self._dead_reason = None
+            self._last_statement = None
+            if target is None and hc is None and session is None:
+                return None
+            if not force and not owned:
+                return None
+            if hc is not None:
+                self.client.delete_high_concurrency_session(hc.id, missing_ok=True)
+                return hc.id
+            if session is not None:
+                self.client.delete_session(session.id, missing_ok=True)
+                return session.id
+            return None
+
+    def restart(self) -> StatementTarget:
+        """Delete the current session (if any) and start a fresh one now."""
+        with self._lock:
+            try:
+                self.stop(force=self._owned)
+            except LivyError as exc:  # the old one may already be gone; a new one is what matters
+                log.info("Stopping the old session failed: %s", exc)
+            return self.ensure()
+
+    def close(self) -> None:
+        """Kernel shutdown: stop the keep-alive, delete the session unless kept; never raises."""
+        try:
+            self.stop(force=False)
+        except Exception as exc:  # shutting down: report, don't fail the exit
+            log.warning("Could not delete session %s at shutdown: %s", self.session_id, exc)
+        finally:
+            self._stop_keepalive_thread()
+
+    # --- keep-alive --------------------------------------------------------------------------
+
+    def _touch(self) -> None:
+        self._last_activity = time.monotonic()
+
+    def _start_keepalive(self) -> None:
+        if self.keepalive_interval <= 0 or self._keepalive is not None:
+            return
+        self._stop_keepalive = threading.Event()
+        thread = threading.Thread(target=self._keepalive_loop, args=(self._stop_keepalive,),
+                                  name="fabric-livy-keepalive", daemon=True)
+        self._keepalive = thread
+        thread.start()
+
+    def _stop_keepalive_thread(self) -> None:
+        thread, self._keepalive = self._keepalive, None
+        self._stop_keepalive.set()
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=10)
+
+    def _keepalive_loop(self, stop: threading.Event) -> None:
+        """While idle, reset the server's idle timer every ``keepalive_interval`` seconds."""
+        while not stop.wait(self.keepalive_interval):
+            if self._busy or time.monotonic() - self._last_activity < self.keepalive_interval / 2:
+                continue
+            self.keep_alive_once()
+
+    def keep_alive_once(self) -> bool:
+        """One keep-alive ping; a session found gone is remembered for the next cell."""
+        target = self._target
+        if target is None or self._dead_reason is not None:
+            return False
+        session_id = self._session.id if self._session is not None else target.session_id
+        try:
+            self.client.reset_session_timeout(session_id)
+            return True
+        except SessionNotFound:
+            self._dead_reason = f"Session {session_id} is gone from the server. {RESTART_HINT}"
+        except LivyError as exc:
+            log.info("Keep-alive for session %s failed: %s", session_id, exc)
+        return False
+
+    # --- statements --------------------------------------------------------------------------
+
+    def run(self, code: str, kind: str | None = None, *, timeout: float | None = None,
+            quiet: bool = False, label: str = "Running") -> Statement:
+        """Run ``code`` and return the finished statement (check ``raise_for_status``).
+
+        Ctrl-C cancels the statement on the server, then raises StatementCancelled. A session
+        that died raises SessionDead with a one-line message offering ``%livy restart``."""
+        target = self.ensure()
+        kind = kind or self.options.kind
+        with self._lock:
+            self._busy = True
+        display = self._progress(label) if not quiet else _NoProgress()
+        statement: Statement | None = None
+        try:
+            try:
+                statement = self.client.create_statement(target, code, kind)
+            except (SessionNotFound, LivyHTTPError) as exc:
+                raise self._diagnose(exc) from exc
+            self._last_statement = statement.id
+            self._statements += 1
+            return self._wait(target, statement, timeout, display)
+        except KeyboardInterrupt:
+            display.close()
+            if statement is None:
+                raise StatementCancelled("Interrupted before the statement was submitted.") from None
+            self._cancel_after_interrupt(target, statement.id)
+            raise StatementCancelled(
+                f"Statement {statement.id} was interrupted and cancelled on the server.") from None
+        finally:
+            display.close()
+            with self._lock:
+                self._busy = False
+            self._touch()
+
+    def _wait(self, target: StatementTarget, statement: Statement, timeout: float | None,
+              display: Any) -> Statement:
+        deadline = Deadline(timeout)
+        intervals = self.client.statement_poll.intervals()
+        while True:
+            display.update(statement.progress, str(statement.state))
+            if self.on_poll is not None:
+                self.on_poll(statement)
+            if statement.is_finished:
+                if statement.state is StatementState.ERROR and statement.output is None:
+                    self._check_alive()
+                return statement
+            if deadline.expired:
+                raise LivyTimeout(
+                    f"Statement {statement.id} was still {statement.state} after {timeout:g} s. It "
+                    "keeps running remotely: run `%livy cancel` to stop it.")
+            deadline.sleep(next(intervals))
+            try:
+                statement = self.client.get_statement(target, statement.id)
+            except (StatementNotFound, SessionNotFound, LivyHTTPError) as exc:
+                raise self._diagnose(exc) from exc
+
+    def _cancel_after_interrupt(self, target: StatementTarget, statement_id: int) -> None:
+        try:
+            self.client.cancel_statement(target, statement_id)
+            deadline = Deadline(CANCEL_WAIT_SECONDS)
+            intervals = self.client.statement_poll.intervals()
+            while not deadline.expired:
+                current = self.client.get_statement(target, statement_id)
+                if current.is_finished:
+                    return
+                deadline.sleep(next(intervals))
+        except LivyError as exc:
+            log.warning("Could not cancel statement %s: %s", statement_id, exc)
+
+    def run_text(self, code: str) -> str:
+        """Run Python remotely and return its ``text/plain`` output; raise on remote errors.
+
+        This is the ``run`` callable that ``transfer.fetch_dataframe``/``send_dataframe`` use."""
+        statement = self.run(code, "pyspark", quiet=True)
+        statement.raise_for_status()
+        output = statement.output
+        return (output.text or "") if output is not None else ""
+
+    def cancel(self) -> int | None:
+        """Cancel this notebook's last statement if it is still running; its id, else None."""
+        target, statement_id = self._target, self._last_statement
+        if target is None or statement_id is None:
+            return None
+        current = self.client.get_statement(target, statement_id)
+        if current.is_finished:
+            return None
+        self.client.cancel_statement(target, statement_id)
+        return statement_id
+
+    def _check_alive(self) -> None:
+        target = self._target
+        if target is None or target.is_repl:
+            return
+        try:
+            session = self.client.get_session(target.session_id)
+        except SessionNotFound:
+            self._mark_dead(f"Session {target.session_id} is gone from the server.")
+            raise SessionDead(self._dead_reason or "", session_id=target.session_id) from None
+        except LivyError:
+            return
+        if session.has_failed:
+            reason = f": {session.error_message}" if session.error_message else ""
+            self._mark_dead(f"Session {session.id} is {session.phase}{reason}.")
+            raise SessionDead(self._dead_reason or "", session_id=session.id, state=str(session.state))
+
+    def _mark_dead(self, what: str) -> None:
+        self._stop_keepalive_thread()
+        self._dead_reason = f"{what} {RESTART_HINT}"
+
+    def _diagnose(self, exc: LivyError) -> LivyError:
+        """Turn a failed call into SessionDead when the session is the reason, else keep it."""
+        if isinstance(exc, SessionFailed):
+            self._mark_dead(str(exc).split(". Start a new session")[0].rstrip(".") + ".")
+            return SessionDead(self._dead_reason or str(exc), session_id=self.session_id)
+        try:
+            self._check_alive()
+        except SessionDead as dead:
+            return dead
+        return exc
+
+    # --- information -------------------------------------------------------------------------
+
+    def refresh(self) -> Session | HighConcurrencySession | None:
+        """The current server view of the session (None before the first cell)."""
+        if self._hc is not None:
+            return self.client.get_high_concurrency_session(self._hc.id)
+        if self._target is None:
+            return None
+        return self.client.get_session(self._target.session_id)
+
+    def info(self) -> SessionInfo | None:
+        """A fresh snapshot for ``%livy info``; None before the first cell."""
+        target = self._target
+        if target is None:
+            return None
+        fresh: Session | None = None
+        state = "unknown"
+        try:
+            if self._hc is not None:
+                hc = self.client.get_high_concurrency_session(self._hc.id)
+                state = hc.phase
+                fresh = self.client.get_session(hc.session_id) if hc.session_id else None
+            else:
+                fresh = self.client.get_session(target.session_id)
+                state = fresh.phase
+        except SessionNotFound:
+            state = "gone"
+        ui = None
+        if fresh is not None:
+            ui = fresh.app_info.get("sparkUiUrl") or fresh.extra.get("sparkUiUrl")
+        return SessionInfo(
+            session_id=target.session_id, state=state,
+            kind=self.options.kind, endpoint=self.client.endpoint.root,
+            app_id=fresh.app_id if fresh is not None else None,
+            spark_ui_url=str(ui) if ui else None,
+            elapsed=time.monotonic() - self._created_at, statements=self._statements,
+            high_concurrency_id=self._hc.id if self._hc else None,
+            repl_id=target.repl_id, owned=self._owned)
+
+
+def _start_failure(current: Session | HighConcurrencySession) -> SessionFailed:
+    """The error for a session that failed to start: its reason and the end of its log."""
+    reason = current.fabric_error_message if isinstance(current, HighConcurrencySession) \
+        else current.error_message
+    message = f"Session {current.id} is {current.phase}" + (f": {reason}" if reason else "") + "."
+    lines = list(getattr(current, "log", ()))[-8:]
+    if lines:
+        message += " Last log lines:\n" + "\n".join(lines)
+    dead = str(current.state).lower() in ("dead", "killed")
+    cls = SessionDead if dead else SessionFailed
+    return cls(message, session_id=current.id, state=str(current.state), log=lines)
+
+
+class _NoProgress:
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+_PHASE_WORDS = {
+    "queued": "queued (waiting for capacity)",
+    "libraryPackaging": "packaging libraries",
+    "acquiringSession": "acquiring a Spark session",
+    "not_started": "queued",
+    "starting": "starting Spark",
+    "AcquiringHighConcurrencySession": "acquiring a high-concurrency session",
+    "NotStarted": "queued",
+}
+
+
+def _phase_text(phase: str) -> str:
+    return _PHASE_WORDS.get(phase, phase)

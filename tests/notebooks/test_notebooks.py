@@ -1,0 +1,85 @@
+"""The example notebooks run top to bottom through real kernels against the local server.
+
+Each runs twice: in a plain Python kernel with ``%load_ext fabric_livy_magics``, and in this
+project's kernel (every cell remote unless ``%%local``), both through nbclient.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from fabric_livy_magics.kernelspec import install_kernel
+
+ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOKS = ROOT / "notebooks"
+KERNELS = ["python3", "fabric-livy-tests"]
+
+
+@pytest.fixture(scope="module")
+def project_kernel(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """This project's kernel, installed where only these tests' Jupyter looks."""
+    data_dir = tmp_path_factory.mktemp("jupyter-data")
+    saved = os.environ.get("JUPYTER_DATA_DIR")
+    os.environ["JUPYTER_DATA_DIR"] = str(data_dir)
+    install_kernel("fabric-livy-tests", user=True)
+    yield "fabric-livy-tests"
+    if saved is None:
+        os.environ.pop("JUPYTER_DATA_DIR", None)
+    else:
+        os.environ["JUPYTER_DATA_DIR"] = saved
+
+
+def _execute(name: str, kernel: str, env: dict[str, str]) -> nbformat.NotebookNode:
+    nb = nbformat.read(NOTEBOOKS / name, as_version=4)
+    os.environ.update(env)  # the kernel inherits the environment; restored by the autouse fixture
+    client = NotebookClient(nb, timeout=300, kernel_name=kernel,
+                            resources={"metadata": {"path": str(NOTEBOOKS)}})
+    client.execute()
+    return nb
+
+
+def _outputs(cell: nbformat.NotebookNode) -> list[dict]:
+    return list(cell.get("outputs", []))
+
+
+def _text(cell: nbformat.NotebookNode) -> str:
+    parts = []
+    for output in _outputs(cell):
+        if output["output_type"] == "stream":
+            parts.append(output["text"])
+        elif output["output_type"] in ("execute_result", "display_data"):
+            parts.append(str(output["data"].get("text/plain", "")))
+            parts.append(str(output["data"].get("text/html", "")))
+        elif output["output_type"] == "error":
+            parts.append(f"{output['ename']}: {output['evalue']}")
+    return "".join(parts)
+
+
+def _cell_with(nb: nbformat.NotebookNode, snippet: str) -> nbformat.NotebookNode:
+    for cell in nb.cells:
+        if cell.cell_type == "code" and snippet in cell.source:
+            return cell
+    raise AssertionError(f"no code cell contains {snippet!r}")
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_quickstart_runs_through(kernel, request, livy_server):
+    if kernel != "python3":
+        request.getfixturevalue("project_kernel")
+    nb = _execute("quickstart.ipynb", kernel, {"FABRIC_LIVY_URL": livy_server.url})
+
+    assert "6 rows on Spark" in _text(_cell_with(nb, "createOrReplaceTempView"))
+    sql = _text(_cell_with(nb, "%%livy_sql"))
+    assert "<table" in sql and "north" in sql and "revenue" in sql
+    assert "datetime64" in _text(_cell_with(nb, "monthly.dtypes"))
+    plot = _cell_with(nb, "monthly.plot")
+    assert any("image/png" in out.get("data", {}) for out in _outputs(plot))
+    failing = _cell_with(nb, "no_such_column")
+    errors = [out for out in _outputs(failing) if out["output_type"] == "error"]
+    assert errors and "no_such_column" in errors[0]["evalue"]

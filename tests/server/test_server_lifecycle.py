@@ -1,0 +1,140 @@
+"""Session and statement state machines: queueing, cancel, a dying process, TTL, shutdown."""
+
+from __future__ import annotations
+
+import time
+
+import psutil
+import pytest
+from server_api import Api
+
+from fabric_livy_magics.server.launcher import RunningServer, start_server
+
+
+def _session_process(server_pid: int, session_id: int) -> psutil.Process:
+    for child in psutil.Process(server_pid).children(recursive=True):
+        try:
+            cmdline = child.cmdline()
+        except psutil.Error:
+            continue
+        if "fabric_livy_magics.server.repl" in cmdline and cmdline[cmdline.index("--session-id") + 1] == str(session_id):
+            return child
+    raise AssertionError(f"no process for session {session_id}")
+
+
+def _wait_running(api: Api, path: str) -> dict:
+    deadline = time.monotonic() + 60
+    while True:
+        body = api.get(path).json()
+        if body["state"] == "running":
+            return body
+        assert body["state"] == "waiting", body
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+
+
+def test_cancel_stops_a_long_spark_job_and_session_stays_usable(livy: Api, pyspark_session: int) -> None:
+    code = "sc.parallelize(range(4), 2).map(lambda x: __import__('time').sleep(120) or x).count()"
+    statement = livy.post(f"/sessions/{pyspark_session}/statements", json={"code": code}).json()
+    path = f"/sessions/{pyspark_session}/statements/{statement['id']}"
+    _wait_running(livy, path)
+    time.sleep(1.0)  # let the job's tasks start
+    assert livy.get(f"/sessions/{pyspark_session}").json()["state"] == "busy"
+    started = time.monotonic()
+    assert livy.post(f"{path}/cancel").json() == {"msg": "canceled"}
+    final = livy.wait_statement(path, timeout=60)
+    assert final["state"] == "cancelled"
+    assert time.monotonic() - started < 30
+    assert final["output"]["status"] == "error"
+    assert livy.wait_session(pyspark_session, {"idle"})["state"] == "idle"
+    assert livy.run(pyspark_session, "spark.range(3).count()")["output"]["data"]["text/plain"] == "3"
+
+
+def test_cancel_interrupts_plain_python_code(livy: Api, pyspark_session: int) -> None:
+    statement = livy.post(f"/sessions/{pyspark_session}/statements", json={"code": "import time\ntime.sleep(120)"}).json()
+    path = f"/sessions/{pyspark_session}/statements/{statement['id']}"
+    _wait_running(livy, path)
+    livy.post(f"{path}/cancel")
+    final = livy.wait_statement(path, timeout=30)
+    assert final["state"] == "cancelled"
+    assert final["output"]["ename"] == "KeyboardInterrupt"
+    assert livy.run(pyspark_session, "'alive'")["output"]["data"]["text/plain"] == "'alive'"
+
+
+def test_waiting_statement_cancels_at_once(livy: Api, pyspark_session: int) -> None:
+    busy = livy.post(f"/sessions/{pyspark_session}/statements", json={"code": "import time\ntime.sleep(1.5)"}).json()
+    queued = livy.post(f"/sessions/{pyspark_session}/statements", json={"code": "'never'"}).json()
+    assert queued["state"] == "waiting"
+    livy.post(f"/sessions/{pyspark_session}/statements/{queued['id']}/cancel")
+    assert livy.get(f"/sessions/{pyspark_session}/statements/{queued['id']}").json()["state"] == "cancelled"
+    assert livy.wait_statement(f"/sessions/{pyspark_session}/statements/{busy['id']}")["state"] == "available"
+
+
+@pytest.fixture(scope="module")
+def doomed_sessions(livy: Api) -> dict[str, int]:
+    """Two sessions started together: one gets its process killed, one idles past a 3 s TTL."""
+    kill = livy.post("/sessions", json={"kind": "pyspark", "name": "to-kill"}).json()["id"]
+    ttl = livy.post("/sessions", json={"kind": "pyspark", "ttl": "3s"}).json()["id"]
+    return {"kill": kill, "ttl": ttl}
+
+
+def test_statement_posted_while_starting_waits_then_runs(livy: Api, doomed_sessions: dict[str, int]) -> None:
+    session = doomed_sessions["ttl"]
+    assert livy.get(f"/sessions/{session}").json()["state"] in ("not_started", "starting")
+    statement = livy.post(f"/sessions/{session}/statements", json={"code": "6 * 7"})
+    assert statement.status_code == 201 and statement.json()["state"] == "waiting"
+    final = livy.wait_statement(f"/sessions/{session}/statements/{statement.json()['id']}", timeout=180)
+    assert final["output"]["data"]["text/plain"] == "42"
+
+
+def test_idle_session_past_ttl_is_stopped(livy: Api, livy_server: RunningServer, doomed_sessions: dict[str, int]) -> None:
+    session = doomed_sessions["ttl"]
+    livy.wait_session(session, {"idle", "dead"})
+    body = livy.wait_session(session, {"dead"}, timeout=30)
+    assert any("ttl" in line for line in body["log"])
+    assert not [p for p in psutil.Process(livy_server.pid).children(recursive=True) if "fabric_livy_magics.server.repl" in _cmd(p) and _cmd(p)[_cmd(p).index("--session-id") + 1] == str(session)]
+
+
+def test_killed_process_makes_session_dead_with_log_kept(livy: Api, livy_server: RunningServer, doomed_sessions: dict[str, int]) -> None:
+    session = doomed_sessions["kill"]
+    livy.wait_session(session, {"idle"})
+    running = livy.post(f"/sessions/{session}/statements", json={"code": "import time\ntime.sleep(60)"}).json()
+    _wait_running(livy, f"/sessions/{session}/statements/{running['id']}")
+    child = _session_process(livy_server.pid, session)
+    jvms = child.children(recursive=True)
+    child.kill()
+    body = livy.wait_session(session, {"dead"}, timeout=30)
+    assert body["state"] == "dead"
+    log = livy.get(f"/sessions/{session}/log", params={"from": 0, "size": 100000}).json()["log"]
+    assert any("exited" in line for line in log) and any("WARN" in line or "log level" in line for line in log)
+    failed = livy.get(f"/sessions/{session}/statements/{running['id']}").json()
+    assert failed["state"] == "error" and failed["output"]["status"] == "error"
+    refused = livy.post(f"/sessions/{session}/statements", json={"code": "1"})
+    assert refused.status_code == 409
+    assert "dead" in refused.json()["msg"]
+    psutil.wait_procs(jvms, timeout=20)
+    assert not [p for p in jvms if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    assert livy.delete(f"/sessions/{session}").json() == {"msg": "deleted"}
+    assert livy.get(f"/sessions/{session}").status_code == 404
+
+
+def _cmd(proc: psutil.Process) -> list[str]:
+    try:
+        return proc.cmdline()
+    except psutil.Error:
+        return []
+
+
+def test_server_shutdown_leaves_no_session_process_or_jvm(tmp_path) -> None:
+    server = start_server(port=0, master="local[1]", log_path=tmp_path / "server.log")
+    try:
+        api = Api(server.url)
+        session = api.post("/sessions", json={"kind": "pyspark"}).json()["id"]
+        api.wait_session(session, {"idle"})
+        tree = psutil.Process(server.pid).children(recursive=True)
+        assert any("java" in p.name() for p in tree), [p.name() for p in tree]
+    finally:
+        server.stop()
+    gone, alive = psutil.wait_procs(tree, timeout=10)
+    assert not alive, f"left behind: {[(p.pid, p.name()) for p in alive]}"
+    assert not server.alive()
