@@ -91,6 +91,11 @@ def main(argv: list[str] | None = None) -> int:
         session = client.wait_for_session(session.id, timeout=300)
         for _ in range(3):  # warm up the interpreter and the connection
             client.run_statement(session, args.code)
+        round_trips = []
+        for _ in range(10):
+            began = time.perf_counter()
+            client.get_session(session.id)
+            round_trips.append((time.perf_counter() - began) * 1000)
         fixed, fixed_exec = measure(lambda: run_fixed(client, session.id, args.code), args.n)
         adaptive, adaptive_exec = measure(lambda: client.run_statement(session, args.code), args.n)
     finally:
@@ -103,6 +108,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{args.n} statements each, {args.shape} shape, code {args.code!r}")
     print(f"server execution (completed - started): median "
           f"{statistics.median(adaptive_exec + fixed_exec):.1f} ms")
+    print(f"one HTTP round trip (GET session, kept-alive connection): median "
+          f"{statistics.median(round_trips):.1f} ms")
     print("client-observed latency minus server execution:")
     print(f"  adaptive polling (ours):     median {statistics.median(adaptive):7.1f} ms   "
           f"p95 {p95(adaptive):7.1f} ms")

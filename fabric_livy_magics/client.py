@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 import threading
 import time
 import uuid
@@ -101,7 +102,7 @@ class LivyClient:
         endpoint: Endpoint | str,
         token_provider: TokenSource | None = None,
         *,
-        timeout: float | tuple[float, float] = (5.0, 60.0),
+        timeout: float | tuple[float, float] = (5.0, 30.0),
         requested_by: str = "fabric-livy-magics",
         statement_poll: PollPolicy = STATEMENT_POLL,
         session_poll: PollPolicy = SESSION_POLL,
@@ -222,8 +223,6 @@ class LivyClient:
             return self._parse_json(response, what)
 
     def _backoff(self, attempt: int) -> float:
-        import random
-
         return min(10.0, self.backoff_factor * (2 ** (attempt - 1))) * (0.75 + random.random() / 2)
 
     def _wait_retry_after(self, response: requests.Response, attempt: int) -> None:

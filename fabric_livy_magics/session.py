@@ -363,8 +363,10 @@ class NotebookSession:
             if self.on_poll is not None:
                 self.on_poll(statement)
             if statement.is_finished:
-                if statement.state is StatementState.ERROR and statement.output is None:
-                    self._check_alive()
+                failed = statement.state is StatementState.ERROR or (
+                    statement.output is not None and not statement.output.ok)
+                if failed:  # a dying session fails its statements: say so, not "SessionError"
+                    self._check_alive(settle=not (statement.output and statement.output.traceback))
                 return statement
             if deadline.expired:
                 raise LivyTimeout(
@@ -409,12 +411,21 @@ class NotebookSession:
         self.client.cancel_statement(target, statement_id)
         return statement_id
 
-    def _check_alive(self) -> None:
+    def _check_alive(self, *, settle: bool = False) -> None:
+        """Raise SessionDead if the server says the session ended.
+
+        ``settle``: the failure carried no traceback (a server-side failure, not the user's code),
+        so give the server a moment to notice a dying process before concluding it is alive."""
         target = self._target
         if target is None or target.is_repl:
             return
         try:
             session = self.client.get_session(target.session_id)
+            for delay in ((0.25, 0.5, 1.0) if settle else ()):
+                if session.has_failed:
+                    break
+                time.sleep(delay)
+                session = self.client.get_session(target.session_id)
         except SessionNotFound:
             self._mark_dead(f"Session {target.session_id} is gone from the server.")
             raise SessionDead(self._dead_reason or "", session_id=target.session_id) from None

@@ -81,7 +81,7 @@ class LivyRetry(Retry):
         return seconds
 
 
-def build_http_session(*, pool_size: int = 10, read_retries: int = 4, status_retries: int = 5,
+def build_http_session(*, pool_size: int = 10, read_retries: int = 2, status_retries: int = 5,
                        connect_retries: int = 4, backoff_factor: float = 0.25,
                        backoff_max: float = 10.0, backoff_jitter: float = 0.25,
                        max_retry_after: float = 120.0) -> requests.Session:

@@ -72,7 +72,7 @@ def run_cell(state: NotebookState, request: CellRequest) -> Any:
     if request.output and kind not in ("pyspark", "sql"):
         raise UsageError(f"-o works with pyspark and sql cells, not {kind}. Register a temporary "
                          "view and use `%%livy -l sql -o NAME`.")
-    if not request.code.strip():
+    if not request.code.strip() and not request.output:
         return None
 
     if kind == "sql" and request.output:
@@ -88,13 +88,14 @@ def run_cell(state: NotebookState, request: CellRequest) -> Any:
             print(truncation_note(len(result.frame), None, maxrows))
         return result.frame
 
-    statement = session.run(request.code, kind, timeout=timeout, quiet=request.quiet)
-    if statement.state is StatementState.CANCELLED:
-        raise StatementCancelled(f"Statement {statement.id} was cancelled (by `%livy cancel` or "
-                                 "another client).")
-    items = render_output(statement.output, maxrows=maxrows)  # raises StatementFailed
-    if not request.quiet:
-        show_items(items)
+    if request.code.strip():
+        statement = session.run(request.code, kind, timeout=timeout, quiet=request.quiet)
+        if statement.state is StatementState.CANCELLED:
+            raise StatementCancelled(f"Statement {statement.id} was cancelled (by `%livy cancel` "
+                                     "or another client).")
+        items = render_output(statement.output, maxrows=maxrows)  # raises StatementFailed
+        if not request.quiet:
+            show_items(items)
     if not request.output:
         return None
     from fabric_livy_magics.transfer import RemoteName, fetch_dataframe

@@ -122,7 +122,7 @@ def logs(state: NotebookState, line: str) -> None:
         refreshed = session.refresh()
         session_id = getattr(refreshed, "session_id", None) or session_id
     log_page = session.client.get_session_log(session_id, size=args.lines)
-    lines = list(log_page.lines)[-args.lines:]
+    lines = [text for entry in log_page.lines for text in entry.splitlines()][-args.lines:]
     print("\n".join(lines) if lines else "(the log is empty)")
 
 

@@ -180,26 +180,33 @@ def _chunk(ns, tid, offset, size):
             "crc32": zlib.crc32(chunk.encode("ascii")) & 0xFFFFFFFF}, chunk
 
 
-def _to_arrow(df):
+def _arrow_batches(df):
+    """The DataFrame as Arrow record batches (and their schema), however this PySpark gives them."""
     import pyarrow as pa
 
     if hasattr(df, "toArrow"):  # PySpark >= 4.0
-        return df.toArrow()
-    collect = getattr(df, "_collect_as_arrow", None)  # PySpark 3.x, Arrow enabled
+        try:
+            table = df.toArrow()
+            return table.to_batches(), table.schema
+        except pa.ArrowInvalid:
+            pass  # e.g. a null struct whose fields Spark marks non-nullable: the raw batches are fine
+    collect = getattr(df, "_collect_as_arrow", None)  # PySpark 3.x with Arrow enabled, and 4.x
     if collect is not None:
         batches = collect()
         if batches:
-            return pa.Table.from_batches(batches)
-    return pa.Table.from_pandas(df.toPandas(), preserve_index=False)
+            return batches, batches[0].schema
+        from pyspark.sql.pandas.types import to_arrow_schema
+
+        return [], to_arrow_schema(df.schema)
+    table = pa.Table.from_pandas(df.toPandas(), preserve_index=False)
+    return table.to_batches(), table.schema
 
 
 def _arrow_payload(df, maxrows, codecs):
     import pyarrow as pa
 
-    table = _to_arrow(df)
-    rows = table.num_rows
-    if maxrows is not None and rows > maxrows:
-        table = table.slice(0, maxrows)
+    batches, schema = _arrow_batches(df)
+    rows = sum(b.num_rows for b in batches)
     codec = None
     for name in codecs:
         if pa.Codec.is_available(name):
@@ -207,8 +214,15 @@ def _arrow_payload(df, maxrows, codecs):
             break
     options = pa.ipc.IpcWriteOptions(compression=codec)
     sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, table.schema, options=options) as writer:
-        writer.write_table(table, max_chunksize=1 << 16)
+    left = rows if maxrows is None else maxrows
+    with pa.ipc.new_stream(sink, schema, options=options) as writer:
+        for batch in batches:
+            if left <= 0:
+                break
+            batch = batch.slice(0, left) if batch.num_rows > left else batch
+            left -= batch.num_rows
+            for offset in range(0, batch.num_rows, 1 << 16):
+                writer.write_batch(batch.slice(offset, 1 << 16))
     return base64.b64encode(sink.getvalue().to_pybytes()).decode("ascii"), rows, codec
 
 
@@ -247,13 +261,25 @@ def _encoder(dtype):
 
 
 def _json_payload(df, maxrows):
-    encoders = [_encoder(f.dataType) for f in df.schema.fields]
-    rows = df.collect()
+    from pyspark.sql import functions as F
+    from pyspark.sql import types as T
+
+    schema = df.schema
+    # Timestamps leave Spark as microseconds: Python's local-time datetimes cannot hold them all.
+    columns, encoders = [], []
+    for field in schema.fields:
+        if isinstance(field.dataType, T.TimestampType) and hasattr(F, "unix_micros"):
+            columns.append(F.unix_micros(F.col(field.name)).alias(field.name))
+            encoders.append(lambda v: v)
+        else:
+            columns.append(F.col(field.name))
+            encoders.append(_encoder(field.dataType))
+    rows = df.select(*columns).collect()
     count = len(rows)
     if maxrows is not None:
         rows = rows[:maxrows]
     data = [[None if v is None else enc(v) for enc, v in zip(encoders, row)] for row in rows]
-    body = {"schema": df.schema.jsonValue(), "rows": data}
+    body = {"schema": schema.jsonValue(), "rows": data}
     return json.dumps(body, separators=(",", ":"), allow_nan=True), count
 
 

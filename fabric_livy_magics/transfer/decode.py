@@ -70,7 +70,7 @@ def arrow_to_pandas(table: pyarrow.Table, names: Sequence[str]) -> pandas.DataFr
         )
     columns = {i: _column_to_pandas(table.column(i)) for i in range(table.num_columns)}
     frame = pd.DataFrame(columns, index=pd.RangeIndex(table.num_rows))
-    frame.columns = pd.Index(list(names), dtype=object)
+    frame.columns = pd.Index(list(names))
     return frame
 
 

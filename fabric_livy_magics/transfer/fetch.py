@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 
-from fabric_livy_magics.errors import ConfigurationError, MalformedResponse
+from fabric_livy_magics.errors import ConfigurationError, MalformedResponse, StatementFailed
 
 from . import wire
 from .decode import arrow_to_pandas, decode_arrow_payload, decode_json_payload
@@ -60,7 +60,14 @@ def fetch_dataframe(
         "sample": sample, "encoding": encoding, "chunk": chunk_bytes,
         "codecs": _local_codecs() if compression else [],
     }
-    first = wire.call(run, spec)
+    done = False
+    try:
+        first = wire.call(run, spec)
+    except StatementFailed:
+        raise  # reported by the remote side before it kept anything
+    except Exception as exc:
+        _drop(run, tid, done, exc)
+        raise
     received = first.raw_chars
     header = first.header
     done = bool(header.get("done"))

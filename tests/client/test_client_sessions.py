@@ -18,7 +18,7 @@ from fabric_livy_magics.errors import (
     StatementFailed,
     StatementNotFound,
 )
-from fabric_livy_magics.models import SessionState, StatementState, StatementTarget
+from fabric_livy_magics.models import SessionState, StatementState
 
 
 @pytest.fixture(params=["livy", "fabric"])

@@ -339,7 +339,7 @@ def test_send_round_trip(shell: Any, session_id: Any) -> None:
     with capture_output() as cap:
         shell.run_cell_magic("livy", "", "print(sent_df.count(), sent_df.schema.simpleString())")
     assert cap.stdout.startswith("3 struct<n:bigint,x:double,s:string,when:timestamp,d:decimal")
-    shell.run_cell_magic("livy", "-o sent_df -q", "")
+    shell.run_cell_magic("livy", "-o sent_df -q", "sent_df")
     back = shell.user_ns["sent_df"]
     assert back["n"].tolist() == [1, 2, 3]
     assert back["s"].tolist()[0] == "a" and pd.isna(back["s"][1])
@@ -381,8 +381,14 @@ def test_spark_kind_cell(shell: Any, session_id: Any) -> None:
 
 def test_dead_session_is_reported_in_one_line_and_restart_recovers(shell: Any, session_id: Any,
                                                                    livy_server: Any) -> None:
-    children = [p for p in psutil.Process(livy_server.pid).children(recursive=True)
-                if "--session-id" in p.cmdline() and p.cmdline()[p.cmdline().index("--session-id") + 1] == str(session_id)]
+    children = []
+    for proc in psutil.Process(livy_server.pid).children(recursive=True):
+        try:
+            argv = proc.cmdline()
+        except psutil.Error:  # zombies of earlier sessions
+            continue
+        if "--session-id" in argv and argv[argv.index("--session-id") + 1] == str(session_id):
+            children.append(proc)
     assert children, "the session's process should be a child of the server"
     for child in children:
         child.kill()

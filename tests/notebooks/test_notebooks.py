@@ -83,3 +83,32 @@ def test_quickstart_runs_through(kernel, request, livy_server):
     failing = _cell_with(nb, "no_such_column")
     errors = [out for out in _outputs(failing) if out["output_type"] == "error"]
     assert errors and "no_such_column" in errors[0]["evalue"]
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_sql_and_pandas_round_trip(kernel, request, livy_server):
+    if kernel != "python3":
+        request.getfixturevalue("project_kernel")
+    nb = _execute("sql-and-pandas.ipynb", kernel, {"FABRIC_LIVY_URL": livy_server.url})
+
+    schema = _text(_cell_with(nb, "printSchema"))
+    assert "since: timestamp" in schema and "customer_id: long" in schema
+    totals = _text(_cell_with(nb, "%%livy_sql -o totals"))
+    assert "Margaret" in totals and "<table" in totals
+    dtypes_and_missing = _text(_cell_with(nb, 'totals["name"] == "Linus"'))
+    assert "orders" in dtypes_and_missing and "[None]" in dtypes_and_missing
+    assert "US" in _text(_cell_with(nb, 'groupby("country")'))
+
+
+def test_fabric_notebook_against_the_local_fabric_shape(livy_server):
+    connection_string = livy_server.fabric_url(str(uuid.uuid4()), str(uuid.uuid4())) + "/sessions"
+    nb = _execute("fabric.ipynb", "python3", {
+        "FABRIC_LIVY_CONNECTION_STRING": connection_string,
+        "FABRIC_LIVY_AUTH_METHOD": "none",  # the local server needs no sign-in
+    })
+    assert "1000" in _text(_cell_with(nb, "trips.count()"))
+    assert "avg_fare" in _text(_cell_with(nb, "by_hour.head()"))
+    squares = _text(_cell_with(nb, "shared.show()"))
+    assert "square" in squares and "16" in squares
+    login = _cell_with(nb, "%livy login")
+    assert any("application/vnd.jupyter.widget-view+json" in out.get("data", {}) for out in _outputs(login))
