@@ -82,8 +82,10 @@ def fetch_dataframe(
             parts.append(wire.check_chunk(answer, offset))
             offset += len(parts[-1])
             done = bool(answer.header.get("done"))
-            if not parts[-1] and not done:
-                raise MalformedResponse("The remote transfer stopped sending data before the end.")
+            if offset < length and (done or not parts[-1]):
+                raise MalformedResponse(
+                    f"The remote transfer ended early ({offset} of {length} characters). Run the cell again."
+                )
         payload = "".join(parts)
         if len(payload) != length or hashlib.sha256(payload.encode("ascii", "replace")).hexdigest() != digest:
             raise MalformedResponse(

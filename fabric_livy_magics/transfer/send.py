@@ -48,9 +48,9 @@ def send_dataframe(
     remote_codecs = begin.header.get("codecs") or []
     import pyarrow as pa
 
-    codec = next((c for c in remote_codecs if compression and pa.Codec.is_available(c)), None)
-    payload = encode_arrow_payload(table, codec)
     try:
+        codec = next((c for c in remote_codecs if compression and pa.Codec.is_available(c)), None)
+        payload = encode_arrow_payload(table, codec)
         for index, offset in enumerate(range(0, len(payload), chunk_bytes)):
             part = payload[offset:offset + chunk_bytes]
             sent += len(part)

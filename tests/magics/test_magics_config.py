@@ -1,0 +1,83 @@
+"""Where the first cell runs without `%livy connect`, trait precedence, and `--local`. No Spark."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from fabric_livy_magics.endpoints import FabricEndpoint, LivyEndpoint
+from fabric_livy_magics.errors import ConfigurationError
+from magics_helpers import LAKEHOUSE, WORKSPACE, reload_extension
+
+pytestmark = pytest.mark.timeout(120)
+
+_TARGET_VARS = ("FABRIC_LIVY_CONNECTION_STRING", "FABRIC_WORKSPACE_ID", "FABRIC_LAKEHOUSE_ID",
+                "FABRIC_LIVY_URL", "LIVY_URL", "FABRIC_LIVY_MAXROWS", "FABRIC_LIVY_AUTO_LOCAL",
+                "FABRIC_LIVY_AUTH_METHOD", "FABRIC_ENVIRONMENT_ID")
+
+
+@pytest.fixture()
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> pytest.MonkeyPatch:
+    for name in _TARGET_VARS:
+        monkeypatch.delenv(name, raising=False)
+    (tmp_path / "config.toml").write_text("")  # no [connection] table: nothing configured there
+    monkeypatch.setenv("FABRIC_LIVY_CONFIG", str(tmp_path / "config.toml"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    return monkeypatch
+
+
+def test_default_target_prefers_fabric_env_then_livy_url(shell: Any, clean_env: Any, livy_server: Any) -> None:
+    clean_env.setenv("FABRIC_LIVY_URL", livy_server.url)
+    state = reload_extension(shell)
+    target, options = state.ensure_target()
+    assert isinstance(target.endpoint, LivyEndpoint) and target.endpoint.url == livy_server.url
+    assert options.kind == "pyspark" and state.session is None
+
+    clean_env.setenv("FABRIC_WORKSPACE_ID", WORKSPACE)
+    clean_env.setenv("FABRIC_LAKEHOUSE_ID", LAKEHOUSE)
+    state = reload_extension(shell)
+    target, _ = state.ensure_target()
+    assert isinstance(target.endpoint, FabricEndpoint) and target.endpoint.lakehouse_id == LAKEHOUSE
+    assert target.auth_method == "interactive"  # a real Fabric endpoint needs a sign-in
+
+    clean_env.setenv("FABRIC_LIVY_CONNECTION_STRING", livy_server.fabric_url(WORKSPACE, LAKEHOUSE))
+    state = reload_extension(shell)
+    target, _ = state.ensure_target()
+    assert target.endpoint.root == livy_server.fabric_url(WORKSPACE, LAKEHOUSE)
+    assert target.auth_method is None  # loopback: no sign-in
+    reload_extension(shell)
+
+
+def test_nothing_configured_and_auto_local_off_says_what_to_do(shell: Any, clean_env: Any) -> None:
+    clean_env.setenv("FABRIC_LIVY_AUTO_LOCAL", "0")
+    state = reload_extension(shell)
+    with pytest.raises(ConfigurationError, match="livy connect"):
+        state.ensure_target()
+    reload_extension(shell)
+
+
+def test_trait_precedence_default_env_config(shell: Any, clean_env: Any) -> None:
+    state = reload_extension(shell)
+    assert state.settings().maxrows == 2500
+    clean_env.setenv("FABRIC_LIVY_MAXROWS", "77")
+    state = reload_extension(shell)
+    assert state.settings().maxrows == 77
+    shell.run_line_magic("config", "LivyMagics.maxrows = 12")
+    try:
+        assert state.settings().maxrows == 12
+    finally:
+        shell.run_line_magic("config", "LivyMagics.maxrows = 2500")
+    reload_extension(shell)
+
+
+def test_connect_local_starts_a_server_and_shutdown_stops_it(shell: Any, clean_env: Any, capsys: Any) -> None:
+    state = reload_extension(shell)
+    shell.run_line_magic("livy", "connect --local")
+    server = state.started_server
+    assert server is not None and server.alive()
+    assert state.target.endpoint.url == server.url and state.session is None
+    shell.run_line_magic("livy", "sessions")
+    assert "No sessions on" in capsys.readouterr().out
+    reload_extension(shell)
+    assert not server.alive()
