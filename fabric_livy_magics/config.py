@@ -20,9 +20,9 @@ __all__ = [
     "MagicSettings",
     "SessionOptions",
     "Target",
+    "env_bool",
     "env_float",
     "env_int",
-    "env_bool",
     "looks_secret",
     "mask",
 ]

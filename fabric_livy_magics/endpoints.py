@@ -121,6 +121,19 @@ class Endpoint:
     def hc_session_url(self, hc_id: str) -> str:
         return f"{self.hc_sessions_url()}/{_quote_id(hc_id)}"
 
+    # batches (Fabric has no /log or /state route here either: see supports_log_route)
+    def batches_url(self) -> str:
+        return f"{self.root}/batches"
+
+    def batch_url(self, batch_id: SessionId) -> str:
+        return f"{self.batches_url()}/{_quote_id(batch_id)}"
+
+    def batch_log_url(self, batch_id: SessionId) -> str:
+        return f"{self.batch_url(batch_id)}/log"
+
+    def batch_state_url(self, batch_id: SessionId) -> str:
+        return f"{self.batch_url(batch_id)}/state"
+
     def parse_session_id(self, value: SessionId) -> SessionId:
         """Normalise a user-typed session id to this dialect's type, or raise ConfigurationError."""
         raise NotImplementedError

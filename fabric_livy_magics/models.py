@@ -552,3 +552,152 @@ class HighConcurrencySession:
         if not (self.session_id and self.repl_id):
             raise ValueError(f"High-concurrency session {self.id} has no REPL yet (state {self.state}).")
         return StatementTarget(self.session_id, self.repl_id)
+
+
+# --- batches ---------------------------------------------------------------------------------
+
+class BatchState(_TolerantEnum):
+    """Batch states: Livy's not_started → starting → running → success / dead / killed, plus the
+    other values Fabric's ``BatchResponse.state`` enum lists."""
+
+    NOT_STARTED = "not_started"
+    STARTING = "starting"
+    RUNNING = "running"
+    SUCCESS = "success"
+    DEAD = "dead"
+    KILLED = "killed"
+    ERROR = "error"
+    SHUTTING_DOWN = "shutting_down"
+    RECOVERING = "recovering"
+    SUBMITTING = "submitting"
+    NOT_SUBMITTED = "not_submitted"
+    IDLE = "idle"
+    BUSY = "busy"
+    UNKNOWN = "unknown"
+
+
+BATCH_ENDED_STATES = frozenset(
+    {BatchState.SUCCESS, BatchState.DEAD, BatchState.KILLED, BatchState.ERROR}
+)
+BATCH_FAILED_STATES = frozenset({BatchState.DEAD, BatchState.KILLED, BatchState.ERROR})
+#: Fabric's ``result`` once a batch has ended (``Uncertain`` while it runs).
+BATCH_RESULTS = {"succeeded": "Succeeded", "failed": "Failed", "cancelled": "Cancelled"}
+
+_BATCH_FIELDS = {
+    "id", "name", "state", "livyState", "appId", "appInfo", "owner", "proxyUser", "log",
+    "fabricBatchStateInfo", "livyInfo", "errorInfo", "tags", "submitterName", "result",
+    "cancellationReason",
+}
+
+
+@dataclass(frozen=True)
+class Batch:
+    """A snapshot of a batch job (Livy ``/batches`` or Fabric ``BatchResponse`` / list item)."""
+
+    id: SessionId
+    state: BatchState = BatchState.UNKNOWN
+    name: str | None = None
+    app_id: str | None = None
+    app_info: dict[str, Any] = field(default_factory=dict)
+    log: tuple[str, ...] = ()
+    fabric_state: FabricAcquisitionState | None = None
+    fabric_error_message: str | None = None
+    livy_info: dict[str, Any] = field(default_factory=dict)
+    error_info: tuple[ErrorInfo, ...] = ()
+    result: str | None = None
+    cancellation_reason: str | None = None
+    tags: dict[str, Any] = field(default_factory=dict)
+    submitter_name: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_json(cls, data: Any, url: str | None = None) -> "Batch":
+        data = _require_dict(data, "batch", url)
+        try:
+            batch_id = _session_id(data.get("id"))
+        except TypeError:
+            raise _missing("id", "batch", url) from None
+        livy_info = _dict(data.get("livyInfo"))
+        # Fabric's list items carry livyState; early polls may have only livyInfo.currentState.
+        raw_state = data.get("state") or data.get("livyState") or livy_info.get("currentState")
+        fabric = data.get("fabricBatchStateInfo")
+        fabric = fabric if isinstance(fabric, dict) else None
+        result = _opt_str(data.get("result"))
+        return cls(
+            id=batch_id,
+            state=BatchState(raw_state) if raw_state else BatchState.UNKNOWN,
+            name=_opt_str(data.get("name")),
+            app_id=_opt_str(data.get("appId")),
+            app_info=_dict(data.get("appInfo")),
+            log=_str_list(data.get("log")),
+            fabric_state=(FabricAcquisitionState(fabric.get("state"))
+                          if fabric and fabric.get("state") is not None else None),
+            fabric_error_message=_opt_str(fabric.get("errorMessage")) if fabric else None,
+            livy_info=livy_info,
+            error_info=tuple(ErrorInfo.from_json(item) for item in data.get("errorInfo") or []
+                             if item is not None),
+            result=BATCH_RESULTS.get(result.lower(), result) if result else None,
+            cancellation_reason=_opt_str(data.get("cancellationReason")),
+            tags=_dict(data.get("tags")),
+            submitter_name=_opt_str(data.get("submitterName")),
+            extra=_extra(data, _BATCH_FIELDS),
+        )
+
+    @property
+    def is_finished(self) -> bool:
+        """Ended one way or another: a final Livy state, a final Fabric result, or refused."""
+        return (self.state in BATCH_ENDED_STATES or self.result in BATCH_RESULTS.values()
+                or (self.fabric_state in FABRIC_FAILED_STATES
+                    and self.fabric_state is not FabricAcquisitionState.CANCELLING
+                    and self.state not in (BatchState.RUNNING,)))
+
+    @property
+    def succeeded(self) -> bool:
+        return self.state is BatchState.SUCCESS or self.result == "Succeeded"
+
+    @property
+    def phase(self) -> str:
+        """What a person should see: Fabric's acquisition phase while queued, else the state."""
+        if (self.fabric_state is not None and self.fabric_state is not FabricAcquisitionState.UNKNOWN
+                and self.state in (BatchState.NOT_STARTED, BatchState.STARTING,
+                                   BatchState.SUBMITTING, BatchState.UNKNOWN)):
+            return str(self.fabric_state)
+        if self.state is BatchState.UNKNOWN and self.result:
+            return self.result.lower()
+        return str(self.state)
+
+    @property
+    def error_message(self) -> str | None:
+        """The most specific error text the server gave, if any."""
+        if self.fabric_error_message:
+            return self.fabric_error_message
+        for info in self.error_info:
+            if info.message:
+                return f"{info.error_code}: {info.message}" if info.error_code else info.message
+        return self.cancellation_reason
+
+
+@dataclass(frozen=True)
+class BatchPage:
+    """One page of ``GET batches``: Livy's ``{from, total, sessions}`` or Fabric's ``{items}``."""
+
+    batches: tuple[Batch, ...]
+    start: int = 0
+    total: int | None = None
+
+    @classmethod
+    def from_json(cls, data: Any, url: str | None = None, start: int = 0) -> "BatchPage":
+        data = _require_dict(data, "batch list", url)
+        items = next((data[key] for key in ("sessions", "batches", "items", "value")
+                      if data.get(key) is not None), None)
+        if not isinstance(items, list):
+            raise _missing("sessions", "batch list", url)
+        total = _opt_int(data.get("total"))
+        if total is None:
+            total = _opt_int(data.get("totalCountOfMatchedItems"))
+        start_at = _opt_int(data.get("from"))
+        return cls(batches=tuple(Batch.from_json(item, url) for item in items),
+                   start=start if start_at is None else start_at, total=total)
+
+
+__all__ += ["BatchState", "BATCH_ENDED_STATES", "BATCH_FAILED_STATES", "Batch", "BatchPage"]

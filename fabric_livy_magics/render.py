@@ -17,7 +17,7 @@ import decimal
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any
 
 from fabric_livy_magics.errors import MalformedResponse
 from fabric_livy_magics.models import StatementOutput
@@ -26,15 +26,15 @@ if TYPE_CHECKING:
     import pandas
 
 __all__ = [
-    "TextItem",
-    "ImageItem",
-    "TableItem",
-    "JsonItem",
     "DisplayItem",
+    "ImageItem",
+    "JsonItem",
+    "TableItem",
+    "TextItem",
     "render_output",
     "table_from_livy",
-    "table_from_sql",
     "table_from_records",
+    "table_from_sql",
     "truncation_note",
 ]
 
@@ -77,7 +77,7 @@ class JsonItem:
     text: str
 
 
-DisplayItem = Union[TextItem, ImageItem, TableItem, JsonItem]
+DisplayItem = TextItem | ImageItem | TableItem | JsonItem
 
 
 def truncation_note(shown: int, total: int | None, maxrows: int) -> str:
@@ -227,7 +227,7 @@ def _from_json(value: Any, spark_type: Any) -> Any:
     if name == "timestamp":
         stamp = _parse_timestamp(value)
         if stamp is not None and stamp.tzinfo is None:
-            stamp = stamp.replace(tzinfo=datetime.timezone.utc)
+            stamp = stamp.replace(tzinfo=datetime.UTC)
         return stamp
     if name == "timestamp_ntz":
         stamp = _parse_timestamp(value)
@@ -243,7 +243,7 @@ def _from_json(value: Any, spark_type: Any) -> Any:
 
 def _parse_timestamp(value: Any) -> datetime.datetime | None:
     if isinstance(value, (int, float)):  # epoch milliseconds (some servers)
-        return datetime.datetime.fromtimestamp(value / 1000, tz=datetime.timezone.utc)
+        return datetime.datetime.fromtimestamp(value / 1000, tz=datetime.UTC)
     text = str(value).strip().replace("Z", "+00:00")
     return datetime.datetime.fromisoformat(text)
 

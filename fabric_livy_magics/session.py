@@ -40,7 +40,7 @@ from fabric_livy_magics.models import (
 from fabric_livy_magics.polling import Deadline
 from fabric_livy_magics.progress import ProgressDisplay
 
-__all__ = ["NotebookSession", "SessionInfo", "ProgressFactory", "CANCEL_WAIT_SECONDS"]
+__all__ = ["CANCEL_WAIT_SECONDS", "NotebookSession", "ProgressFactory", "SessionInfo"]
 
 log = logging.getLogger(__name__)
 
@@ -272,7 +272,7 @@ class NotebookSession:
         """Kernel shutdown: stop the keep-alive, delete the session unless kept; never raises."""
         try:
             self.stop(force=False)
-        except Exception as exc:  # shutting down: report, don't fail the exit
+        except Exception as exc:  # noqa: BLE001 - shutting down: report, never fail the exit
             log.warning("Could not delete session %s at shutdown: %s", self.session_id, exc)
         finally:
             self._stop_keepalive_thread()

@@ -14,7 +14,7 @@ from IPython.core.error import UsageError
 from fabric_livy_magics.commands import admin, connect, data, sessions
 from fabric_livy_magics.commands.state import NotebookState
 
-__all__ = ["HANDLERS", "PARSERS", "dispatch", "NotebookState"]
+__all__ = ["HANDLERS", "PARSERS", "NotebookState", "dispatch"]
 
 Handler = Callable[[NotebookState, str], Any]
 

@@ -14,7 +14,7 @@ from fabric_livy_magics.commands.parsing import parse, set_prog, usage_of
 from fabric_livy_magics.commands.state import NotebookState
 from fabric_livy_magics.config import mask
 
-__all__ = ["config", "login", "help_text", "PARSERS", "ENV_VARS"]
+__all__ = ["ENV_VARS", "PARSERS", "config", "help_text", "login"]
 
 #: Environment variables the magics read (shown by ``%livy config``).
 ENV_VARS = (

@@ -27,7 +27,7 @@ from fabric_livy_magics.render import (
     truncation_note,
 )
 
-__all__ = ["CellRequest", "run_cell", "show_items", "run_remote_cell", "complete_remote", "state_of"]
+__all__ = ["CellRequest", "complete_remote", "run_cell", "run_remote_cell", "show_items", "state_of"]
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,12 @@ from IPython.core.magic_arguments import argument, magic_arguments
 from fabric_livy_magics.commands.parsing import parse, set_prog
 from fabric_livy_magics.commands.state import NotebookState
 from fabric_livy_magics.config import KINDS, SessionOptions, Target, looks_secret
-from fabric_livy_magics.endpoints import Endpoint, FabricEndpoint, LivyEndpoint, endpoint_from_url
+from fabric_livy_magics.endpoints import (
+    Endpoint,
+    FabricEndpoint,
+    LivyEndpoint,
+    endpoint_from_url,
+)
 from fabric_livy_magics.errors import ConfigurationError
 
 __all__ = ["connect", "connect_parser_func", "default_target", "local_target", "token_source_for"]
@@ -186,7 +191,11 @@ def token_source_for(state: NotebookState, endpoint: Endpoint, method: str | Non
 
 def local_target(state: NotebookState, method: str | None = None) -> Target:
     """The embedded server: the one already running, else a new one started in the background."""
-    from fabric_livy_magics.server.launcher import ServerStartError, find_running_server, start_server
+    from fabric_livy_magics.server.launcher import (
+        ServerStartError,
+        find_running_server,
+        start_server,
+    )
 
     server = find_running_server()
     if server is None:

@@ -9,7 +9,7 @@ from fabric_livy_magics.commands.parsing import parse, set_prog
 from fabric_livy_magics.commands.state import NotebookState
 from fabric_livy_magics.errors import ConfigurationError
 
-__all__ = ["send", "PARSERS"]
+__all__ = ["PARSERS", "send"]
 
 
 @set_prog("%livy send")

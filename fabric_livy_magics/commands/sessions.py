@@ -12,7 +12,7 @@ from fabric_livy_magics.commands.parsing import parse, set_prog
 from fabric_livy_magics.commands.state import NotebookState
 from fabric_livy_magics.errors import ConfigurationError, SessionNotFound
 
-__all__ = ["info", "status", "logs", "sessions", "attach", "restart", "stop", "cancel", "PARSERS"]
+__all__ = ["PARSERS", "attach", "cancel", "info", "logs", "restart", "sessions", "status", "stop"]
 
 
 def _no_args(prog: str, doc: str) -> Any:

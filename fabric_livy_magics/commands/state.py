@@ -75,7 +75,7 @@ class NotebookState:
         if server is not None:
             try:
                 server.stop()
-            except Exception as exc:  # exiting: never fail the exit
+            except Exception as exc:  # noqa: BLE001 - exiting: never fail the exit
                 log.warning("Could not stop the local server: %s", exc)
 
 

@@ -331,8 +331,13 @@ class GuardMiddleware:
 def build_app(registry: Registry, token: str | None = None) -> ASGIApp:
     """The server app over ``registry``; with ``token`` every request needs that bearer token."""
     handlers = LivyApp(registry)
+    from fabric_livy_magics.server.batch_routes import batch_routes
+    from fabric_livy_magics.server.batches import BatchRegistry
+
+    batches = BatchRegistry(registry.config)  # spark-submit jobs; stopped with the sessions
+    registry.on_shutdown.append(batches.shutdown)
     app = Starlette(
-        routes=handlers.routes(),
+        routes=handlers.routes() + batch_routes(batches),
         exception_handlers={ApiError: _api_error, HTTPException: _http_error, Exception: _internal_error},
     )
     return GuardMiddleware(app, token)

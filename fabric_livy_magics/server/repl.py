@@ -46,6 +46,16 @@ def _die_with_parent() -> None:
         pass
 
 
+def _inside_py4j(frame: Any) -> bool:
+    """True while the main thread waits on the JVM: interrupting there would break the gateway
+    connection, so the cancelled job group is left to end the call (the interrupt is retried)."""
+    while frame is not None:
+        if "py4j" in frame.f_code.co_filename:
+            return True
+        frame = frame.f_back
+    return False
+
+
 class Channel:
     """JSON lines to and from the server."""
 
@@ -128,15 +138,20 @@ class Session:
         return found
 
     def cancel(self, sid: int) -> None:
+        """Cancel the statement's Spark jobs, then interrupt its Python code if it keeps running."""
         with self._lock:
             current = self._current
         if current is None or current[0] != sid:
             return
-        try:
-            self.spark.sparkContext.cancelJobGroup(current[1])
-        except Exception:  # noqa: BLE001 - the interrupt below still stops Python code
-            pass
         threading.Timer(CANCEL_GRACE, self._interrupt, args=(sid,)).start()
+        # Off the control thread: a JVM call must never hold up reading messages.
+        threading.Thread(target=self._cancel_jobs, args=(current[1],), daemon=True).start()
+
+    def _cancel_jobs(self, group: str) -> None:
+        try:
+            self.spark.sparkContext.cancelJobGroup(group)
+        except Exception:  # noqa: BLE001 - the interrupt still stops Python code
+            pass
 
     def _cancel_current(self) -> None:
         with self._lock:
@@ -156,7 +171,7 @@ class Session:
     def _on_sigint(self, signum: int, frame: Any) -> None:
         with self._lock:
             hit = self._armed and self._current is not None and self._interrupt_sid == self._current[0]
-        if hit:
+        if hit and not _inside_py4j(frame):
             raise KeyboardInterrupt("statement cancelled")
 
     def _guard(self, entering: bool) -> None:

@@ -135,6 +135,8 @@ class Registry:
         self._closed = threading.Event()
         self._reaper = threading.Thread(target=self._reap, daemon=True, name="ttl-reaper")
         self._reaper.start()
+        #: Called first by ``shutdown`` (the app registers its batch registry's shutdown here).
+        self.on_shutdown: list[Callable[[], None]] = []
 
     # -- sessions ---------------------------------------------------------------------------
     def create_session(self, spec: dict[str, Any], hc_tag: str | None = None) -> Session:
@@ -261,6 +263,8 @@ class Registry:
     def shutdown(self) -> None:
         """Stop every session process and wait for all of them (server exit)."""
         self._closed.set()
+        for hook in self.on_shutdown:
+            hook()
         with self._lock:
             sessions = list(self._by_id.values())
             for session in sessions:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from magics_helpers import LAKEHOUSE, WORKSPACE, reload_extension
 
 from fabric_livy_magics.endpoints import FabricEndpoint, LivyEndpoint
 from fabric_livy_magics.errors import ConfigurationError
-from magics_helpers import LAKEHOUSE, WORKSPACE, reload_extension
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -34,6 +34,7 @@ def test_default_target_prefers_fabric_env_then_livy_url(shell: Any, clean_env: 
     assert isinstance(target.endpoint, LivyEndpoint) and target.endpoint.url == livy_server.url
     assert options.kind == "pyspark" and state.session is None
 
+    clean_env.setenv("AZURE_CLIENT_ID", "0b0b0b0b-1111-2222-3333-444444444444")
     clean_env.setenv("FABRIC_WORKSPACE_ID", WORKSPACE)
     clean_env.setenv("FABRIC_LAKEHOUSE_ID", LAKEHOUSE)
     state = reload_extension(shell)

@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 from IPython.utils.capture import capture_output
+from magics_helpers import LAKEHOUSE, WORKSPACE, reload_extension
 
 from fabric_livy_magics import magics as magics_module
 from fabric_livy_magics.client import LivyClient
 from fabric_livy_magics.endpoints import FabricEndpoint
 from fabric_livy_magics.errors import SessionDead, SessionNotFound
-from magics_helpers import LAKEHOUSE, WORKSPACE, notebook, reload_extension
 
 pytestmark = pytest.mark.timeout(300)
 

@@ -17,6 +17,7 @@ import psutil
 import pytest
 from IPython.core.error import UsageError
 from IPython.utils.capture import capture_output
+from magics_helpers import notebook, reload_extension
 
 from fabric_livy_magics.errors import (
     LivyHTTPError,
@@ -26,8 +27,6 @@ from fabric_livy_magics.errors import (
     StatementFailed,
 )
 from fabric_livy_magics.models import StatementState
-
-from magics_helpers import notebook, reload_extension
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -410,3 +409,15 @@ def test_dead_session_is_reported_in_one_line_and_restart_recovers(shell: Any, s
     with capture_output() as cap:
         shell.run_cell_magic("livy", "", "print(spark.range(2).count())")
     assert cap.stdout == "2\n"
+
+
+def test_kernel_entry_points_run_and_complete_remotely(shell: Any, session_id: Any) -> None:
+    from fabric_livy_magics.commands.cell import complete_remote, run_remote_cell
+
+    with capture_output() as cap:
+        run_remote_cell(shell, "kernel_var = spark.range(4)\nprint(kernel_var.count())")
+    assert cap.stdout == "4\n"
+    matches, start, end = complete_remote(shell, "x = kernel_v", 12)
+    assert "kernel_var" in matches and (start, end) == (4, 12)
+    matches, _, _ = complete_remote(shell, "spark.ran", 9)
+    assert "spark.range" in matches

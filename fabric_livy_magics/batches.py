@@ -1,0 +1,351 @@
+"""``BatchClient``: Spark batch jobs (a whole PySpark file or JAR run as one job) over ``LivyClient``.
+
+Both halves of the API share one client and one connection pool::
+
+    with LivyClient("http://127.0.0.1:8998") as client:
+        batches = BatchClient(client)
+        batch = batches.create_batch("job.py", args=["2024-01-01"])
+        done = batches.wait_for_batch(batch.id, on_state_change=lambda b: print(b.phase))
+        print(done.state, batches.get_batch_log(done.id).lines[-5:])
+
+Retries follow ``client.py``: GET and DELETE are retried below us (urllib3, ``Retry-After``);
+``POST batches`` starts a Spark job, so it is resent only after a clear refusal (connection not
+opened, 429/430). After any other failure it raises and says to list batches first.
+
+Files: a plain path or ``file://`` URL is checked here before anything is sent and, for a
+loopback server (which shares this machine's disk), made absolute. Any other scheme
+(``abfss://`` on Fabric, ``hdfs://``, ``s3a://`` ...) is passed through untouched.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import requests
+
+from fabric_livy_magics.client import ENVIRONMENT_CONF_KEY, LivyClient
+from fabric_livy_magics.endpoints import Endpoint, FabricEndpoint, _check_guid
+from fabric_livy_magics.errors import (
+    ConfigurationError,
+    LivyConnectionError,
+    LivyError,
+    LivyHTTPError,
+    LivyTimeout,
+)
+from fabric_livy_magics.models import Batch, BatchPage, BatchState, SessionId, SessionLog
+from fabric_livy_magics.polling import Deadline, PollPolicy
+from fabric_livy_magics.transport import THROTTLE_STATUSES, error_from_response, nothing_was_sent
+
+__all__ = [
+    "BatchClient",
+    "BatchFailed",
+    "BatchNotFound",
+    "BATCH_POLL",
+    "TARGET_LAKEHOUSE_CONF_KEY",
+    "parse_batch_id",
+    "resolve_batch_file",
+]
+
+log = logging.getLogger(__name__)
+
+#: Fabric: the lakehouse a batch job reads and writes by default.
+TARGET_LAKEHOUSE_CONF_KEY = "spark.targetLakehouse"
+#: Batches take seconds (local) to many minutes (Fabric): start at 0.5 s, cap at 5 s (the
+#: Fabric docs' own sample polls every 5 s).
+BATCH_POLL = PollPolicy(first=0.5, factor=1.5, cap=5.0)
+
+
+class BatchNotFound(LivyHTTPError):
+    """The batch id is unknown to the server: wrong id, or the server forgot it."""
+
+
+class BatchFailed(LivyError):
+    """A batch ended without success (dead, killed, error). Carries the state and the log tail."""
+
+    def __init__(self, message: str, *, batch_id: SessionId, state: str,
+                 log: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.batch_id = batch_id
+        self.state = state
+        self.log = list(log)
+
+
+def parse_batch_id(endpoint: Endpoint, value: SessionId) -> SessionId:
+    """A user-typed batch id in the endpoint's type: int for Livy, GUID for Fabric."""
+    if isinstance(endpoint, FabricEndpoint):
+        return _check_guid(str(value), "Fabric batch id")
+    text = str(value).strip()
+    if isinstance(value, bool) or not text.isdigit():
+        raise ConfigurationError(
+            f"Livy batch ids are whole numbers; got {value!r}. List batches to find the id.")
+    return int(text)
+
+
+def resolve_batch_file(path: str, endpoint: Endpoint) -> str:
+    """What to send as ``file``: remote URLs untouched; a local file checked (and made absolute
+    for a loopback server). Raises ConfigurationError for a missing local file."""
+    text = str(path).strip()
+    if not text:
+        raise ConfigurationError("No batch file given: name a .py or .jar file.")
+    scheme = urlsplit(text).scheme.lower()
+    if scheme and scheme != "file" and len(scheme) > 1:  # len>1: not a Windows drive letter
+        return text  # abfss://, hdfs://, s3a://, https://: the cluster reads it, not us
+    local = Path(unquote(urlsplit(text).path) if scheme == "file" else text).expanduser()
+    if not endpoint.is_loopback:
+        if isinstance(endpoint, FabricEndpoint):
+            raise ConfigurationError(
+                f"Fabric cannot read {text!r} from this machine. Upload it to OneLake (e.g. the "
+                "lakehouse's Files) and give its abfss://...onelake.dfs.fabric.microsoft.com/... path.")
+        return text  # a path on the remote Livy server's own disk: it checks
+    if not local.is_file():
+        what = "is a directory, not a file" if local.is_dir() else "does not exist"
+        raise ConfigurationError(f"Batch file {str(local)!r} {what}. Check the path and try again.")
+    return str(local.resolve())
+
+
+class BatchClient:
+    """Typed batch calls over a :class:`LivyClient` (its session, auth, timeouts and retries)."""
+
+    def __init__(self, client: LivyClient, *, poll: PollPolicy = BATCH_POLL) -> None:
+        self.client = client
+        self.poll = poll
+
+    @property
+    def endpoint(self) -> Endpoint:
+        return self.client.endpoint
+
+    def __repr__(self) -> str:
+        return f"BatchClient({self.client!r})"
+
+    def _get(self, method: str, url: str, what: str, **kwargs: Any) -> Any:
+        return self.client._call(method, url, what=what, not_found=BatchNotFound, **kwargs)
+
+    # --- create --------------------------------------------------------------------------
+
+    def batch_body(
+        self,
+        file: str,
+        *,
+        class_name: str | None = None,
+        args: Sequence[str] = (),
+        jars: Sequence[str] = (),
+        py_files: Sequence[str] = (),
+        files: Sequence[str] = (),
+        archives: Sequence[str] = (),
+        conf: Mapping[str, Any] | None = None,
+        target_lakehouse: str | None = None,
+        environment_id: str | None = None,
+        driver_memory: str | None = None,
+        driver_cores: int | None = None,
+        executor_memory: str | None = None,
+        executor_cores: int | None = None,
+        num_executors: int | None = None,
+        name: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """The request body, checked; no I/O except looking at a local ``file``."""
+        fabric = isinstance(self.endpoint, FabricEndpoint)
+        body: dict[str, Any] = {"file": resolve_batch_file(file, self.endpoint)}
+        conf_out = {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in (conf or {}).items()}
+        if target_lakehouse:
+            conf_out[TARGET_LAKEHOUSE_CONF_KEY] = str(target_lakehouse)
+        if environment_id:
+            conf_out[ENVIRONMENT_CONF_KEY] = json.dumps({"id": str(environment_id)})
+        for key, value in (("className", class_name), ("name", name),
+                           ("driverMemory", driver_memory), ("driverCores", driver_cores),
+                           ("executorMemory", executor_memory), ("executorCores", executor_cores),
+                           ("numExecutors", num_executors)):
+            if value is not None:
+                body[key] = value
+        for key, values in (("args", args), ("jars", jars), ("pyFiles", py_files),
+                            ("files", files), ("archives", archives)):
+            if values:
+                body[key] = [str(v) for v in values]
+        if conf_out:
+            body["conf"] = conf_out
+        if tags:
+            if not fabric:
+                raise ConfigurationError("Apache Livy batches take no tags; remove the tags option.")
+            body["tags"] = {str(k): str(v) for k, v in tags.items()}
+        body.update(extra or {})
+        return body
+
+    def create_batch(self, file: str, **options: Any) -> Batch:
+        """Submit a batch job (Livy 201 / Fabric 202); it runs asynchronously: follow with
+        :meth:`wait_for_batch`. Options are those of :meth:`batch_body`."""
+        body = self.batch_body(file, **options)
+        url = self.endpoint.batches_url()
+        what = f"submit batch {Path(str(body['file'])).name}"
+        throttled = 0
+        while True:
+            try:
+                response = self.client._send("POST", url, body=body)
+            except requests.RequestException as exc:
+                if nothing_was_sent(exc):
+                    raise self.client._connection_error(exc, url, what) from exc
+                raise LivyConnectionError(
+                    f"The batch was sent to {url} but no answer came back ({type(exc).__name__}); "
+                    "it may be running anyway. List the batches before submitting again, so that "
+                    "it does not run twice.") from exc
+            if response.status_code in THROTTLE_STATUSES and throttled < self.client.throttle_retries:
+                throttled += 1  # refused: nothing started
+                self.client._wait_retry_after(response, throttled)
+                continue
+            if response.status_code >= 400:
+                raise error_from_response(response, what=what)
+            return Batch.from_json(self.client._parse_json(response, what), url)
+
+    # --- read ----------------------------------------------------------------------------
+
+    def get_batch(self, batch_id: SessionId) -> Batch:
+        url = self.endpoint.batch_url(batch_id)
+        return Batch.from_json(self._get("GET", url, f"get batch {batch_id}"), url)
+
+    def get_batch_state(self, batch_id: SessionId) -> BatchState:
+        """Livy's light ``/state`` route; on Fabric the state of the whole batch object."""
+        if not self.endpoint.supports_log_route:
+            return self.get_batch(batch_id).state
+        url = self.endpoint.batch_state_url(batch_id)
+        data = self._get("GET", url, f"get the state of batch {batch_id}")
+        if not isinstance(data, dict) or "state" not in data:
+            from fabric_livy_magics.errors import MalformedResponse
+
+            raise MalformedResponse(f"{url} answered without a 'state' field.")
+        return BatchState(data["state"])
+
+    def list_batches(self, *, start: int = 0, size: int | None = None) -> BatchPage:
+        """One page of batches (Livy ``from``/``size``, Fabric ``$skip``/``$top``)."""
+        if isinstance(self.endpoint, FabricEndpoint):
+            params: dict[str, Any] = {"$skip": start} if start else {}
+            if size is not None:
+                params["$top"] = size
+        else:
+            params = {"from": start}
+            if size is not None:
+                params["size"] = size
+        url = self.endpoint.batches_url()
+        data = self.client._call("GET", url, what="list batches", params=params)
+        return BatchPage.from_json(data, url, start=start)
+
+    def iter_batches(self, *, page_size: int = 100) -> Iterator[Batch]:
+        """Every batch, page by page."""
+        start = 0
+        while True:
+            page = self.list_batches(start=start, size=page_size)
+            yield from page.batches
+            start += len(page.batches)
+            if not page.batches or len(page.batches) < page_size or (
+                    page.total is not None and start >= page.total):
+                return
+
+    def get_batch_log(self, batch_id: SessionId, *, start: int | None = None,
+                      size: int = 100) -> SessionLog:
+        """Log lines: Livy's ``/log`` route; on Fabric the batch object's ``log`` field.
+        ``start=None`` means the last ``size`` lines."""
+        if not self.endpoint.supports_log_route:
+            batch = self.get_batch(batch_id)
+            first = max(0, len(batch.log) - size) if start is None else start
+            return SessionLog(lines=tuple(batch.log[first:first + size]), start=first,
+                              total=len(batch.log))
+        url = self.endpoint.batch_log_url(batch_id)
+        params: dict[str, Any] = {"size": size}
+        if start is not None:
+            params["from"] = start
+        data = self._get("GET", url, f"get the log of batch {batch_id}", params=params)
+        return SessionLog.from_json(data, url)
+
+    # --- cancel --------------------------------------------------------------------------
+
+    def cancel_batch(self, batch_id: SessionId, *, missing_ok: bool = False) -> None:
+        """Stop the job (Livy ``DELETE`` / Fabric cancel). Safe to repeat."""
+        try:
+            self._get("DELETE", self.endpoint.batch_url(batch_id), f"cancel batch {batch_id}")
+        except BatchNotFound:
+            if not missing_ok:
+                raise
+
+    delete_batch = cancel_batch
+
+    # --- wait ----------------------------------------------------------------------------
+
+    def wait_for_batch(
+        self,
+        batch_id: SessionId,
+        *,
+        timeout: float | None = None,
+        on_state_change: Callable[[Batch], None] | None = None,
+        poll: PollPolicy | None = None,
+        raise_on_failure: bool = False,
+        not_found_grace: float = 15.0,
+    ) -> Batch:
+        """Poll until the batch ends and return it. ``on_state_change(batch)`` runs whenever the
+        state or Fabric's phase changes (show ``batch.phase``). With ``raise_on_failure`` a batch
+        that did not succeed raises :class:`BatchFailed` with its log tail. A 404 in the first
+        ``not_found_grace`` seconds is taken as Fabric not having registered the batch yet.
+        Raises LivyTimeout after ``timeout`` seconds (the batch keeps running)."""
+        deadline = Deadline(timeout)
+        grace = Deadline(not_found_grace)
+        intervals = (poll or self.poll).intervals()
+        last: tuple[Any, ...] | None = None
+        while True:
+            try:
+                batch = self.get_batch(batch_id)
+            except BatchNotFound:
+                if grace.expired or deadline.expired:
+                    raise
+                deadline.sleep(next(intervals))
+                continue
+            key = (batch.state, batch.fabric_state, batch.result)
+            if key != last:
+                last = key
+                if on_state_change is not None:
+                    on_state_change(batch)
+            if batch.is_finished:
+                if raise_on_failure and not batch.succeeded:
+                    raise self.failure(batch)
+                return batch
+            if deadline.expired:
+                raise LivyTimeout(
+                    f"Batch {batch_id} was still {batch.phase} after {timeout:.0f} s. It keeps "
+                    "running; check it later or cancel it.")
+            deadline.sleep(next(intervals))
+
+    def failure(self, batch: Batch, lines: int = 20) -> BatchFailed:
+        """A :class:`BatchFailed` for an ended batch, with the reason and the last log lines."""
+        tail = list(batch.log)
+        if self.endpoint.supports_log_route:
+            try:
+                tail = list(self.get_batch_log(batch.id, size=200).lines)
+            except LivyError:
+                pass
+        tail = tail[-lines:]
+        reason = batch.error_message
+        how = {"killed": "was cancelled", "dead": "failed", "error": "failed"}.get(
+            str(batch.state), f"ended as {batch.phase}")
+        message = f"Batch {batch.id} {how}" + (f": {reason}" if reason else "") + "."
+        hint = _error_line(tail)
+        if hint and (not reason or hint not in reason):
+            message += f" {hint}"
+        return BatchFailed(message, batch_id=batch.id, state=batch.phase, log=tail)
+
+
+def _error_line(lines: Sequence[str]) -> str | None:
+    """The last line that looks like a Python or Java exception (what a person looks for)."""
+    for line in reversed(lines):
+        text = line.strip()
+        head = text.split(":", 1)[0]
+        if head and " " not in head and (head.endswith(("Error", "Exception")) or head == "KeyboardInterrupt"):
+            return text
+    return None
+
+
+def local_file_name(path: str) -> str:
+    """Default batch name: the file's name without directories (``job.py``)."""
+    return os.path.basename(urlsplit(path).path.rstrip("/")) or path

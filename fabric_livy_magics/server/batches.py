@@ -1,0 +1,353 @@
+"""Batch jobs on the local server: one ``spark-submit`` process (from the installed PySpark) each.
+
+States follow Livy's batch lifecycle: not_started → starting (``spark-submit`` launched, JVM
+booting) → running (the user's code runs: the JVM started its Python driver, or Spark logged
+"Running Spark version") → success (exit 0) / dead (non-zero exit) / killed (cancelled).
+
+Each job runs in its own process group, so cancelling it signals the wrapper script, the JVM and
+the Python driver together (SIGTERM, then SIGKILL); a psutil snapshot of descendants catches
+anything that left the group. A cancelled batch stays listed as ``killed`` with its log, in both
+URL shapes (Apache Livy forgets it instead; Fabric keeps it).
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+from urllib.parse import unquote, urlsplit
+
+import psutil
+
+from fabric_livy_magics.server.errors import ApiError
+from fabric_livy_magics.server.sessions import ServerConfig, iso_now
+
+__all__ = ["Batch", "BatchRegistry", "spark_submit_path"]
+
+ENDED = frozenset({"success", "dead", "killed", "error"})
+MAX_LOG_LINES = 10000
+MAX_BATCHES_KEPT = 1000
+STOP_GRACE = 5.0
+_RUNNING_MARKERS = ("SparkContext: Running Spark version", "Running Spark version")
+_APP_ID = re.compile(r"\b(local-\d{10,}|application_\d+_\d+|app-\d{14}-\d{4})\b")
+_SIZE_OPTIONS = (
+    ("driverMemory", "--driver-memory"),
+    ("driverCores", "--driver-cores"),
+    ("executorMemory", "--executor-memory"),
+    ("executorCores", "--executor-cores"),
+    ("numExecutors", "--num-executors"),
+)
+_LIST_OPTIONS = (("jars", "--jars"), ("pyFiles", "--py-files"), ("files", "--files"), ("archives", "--archives"))
+
+
+def spark_submit_path() -> str:
+    """``bin/spark-submit`` of the installed PySpark (found without importing pyspark)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("pyspark")
+    if spec is None or not spec.submodule_search_locations:
+        raise ApiError(503, "PySpark is not installed in the server's Python: pip install pyspark.", "ServiceUnavailable")
+    path = Path(next(iter(spec.submodule_search_locations))) / "bin" / "spark-submit"
+    if not path.is_file():
+        raise ApiError(503, f"{path} is missing: reinstall pyspark.", "ServiceUnavailable")
+    return str(path)
+
+
+def _local_file(value: str, what: str) -> str:
+    """A local path or ``file://`` URL as an absolute path that exists; 400 otherwise."""
+    parts = urlsplit(value)
+    scheme = parts.scheme.lower()
+    if scheme == "file":
+        path = Path(unquote(parts.path))
+    elif scheme and len(scheme) > 1:
+        raise ApiError(
+            400,
+            f"This local server runs only local files; {what} {value!r} uses {scheme}://. "
+            "Give a path on the server's disk or a file:// URL.",
+            "InvalidRequest",
+        )
+    else:
+        path = Path(value).expanduser()
+    if not path.is_absolute():
+        raise ApiError(400, f"{what} {value!r} is a relative path: give an absolute path or a file:// URL.", "InvalidRequest")
+    if not path.is_file():
+        raise ApiError(400, f"{what} {str(path)!r} does not exist on the server. Check the path.", "FileNotFound")
+    return str(path)
+
+
+@dataclass
+class Batch:
+    id: int
+    guid: str
+    name: str | None
+    file: str
+    request: dict[str, Any]
+    tags: dict[str, str]
+    state: str = "not_started"
+    state_times: dict[str, str] = field(default_factory=dict)
+    app_id: str | None = None
+    error_message: str | None = None
+    exit_code: int | None = None
+    popen: subprocess.Popen[bytes] | None = None
+    log: collections.deque[str] = field(default_factory=lambda: collections.deque(maxlen=MAX_LOG_LINES))
+    submitted_at: str = field(default_factory=iso_now)
+    cancel_requested: bool = False
+    cancellation_reason: str | None = None
+
+    @property
+    def ended(self) -> bool:
+        return self.state in ENDED
+
+
+class BatchRegistry:
+    """All batches of the server; every method is short and runs under one lock."""
+
+    def __init__(self, config: ServerConfig) -> None:
+        self.config = config
+        self._lock = threading.RLock()
+        self._by_id: dict[int, Batch] = {}
+        self._by_guid: dict[str, Batch] = {}
+        self._next_id = 0
+        self._closed = threading.Event()
+
+    # -- lookups ----------------------------------------------------------------------------
+    def get(self, ref: str) -> Batch:
+        with self._lock:
+            if ref.isdigit():
+                batch = self._by_id.get(int(ref))
+            else:
+                batch = self._by_guid.get(ref.strip().lower())
+        if batch is None:
+            raise ApiError(404, f"Batch '{ref}' not found.", "BatchNotFound")
+        return batch
+
+    def list(self) -> list[Batch]:
+        with self._lock:
+            return list(self._by_id.values())
+
+    # -- create -----------------------------------------------------------------------------
+    def create(self, spec: dict[str, Any]) -> Batch:
+        """Check the request, register the batch and launch ``spark-submit`` (not waiting for it)."""
+        file = _local_file(spec["file"], "Batch file")
+        for key, _ in _LIST_OPTIONS:
+            spec[key] = [_local_file(v, f"'{key}' entry") for v in spec.get(key) or []]
+        argv = self._argv(file, spec)
+        with self._lock:
+            if self._closed.is_set():
+                raise ApiError(503, "The server is shutting down.", "ServiceUnavailable")
+            batch = Batch(
+                id=self._next_id, guid=str(uuid.uuid4()), name=spec.get("name"), file=file,
+                request=spec, tags=dict(spec.get("tags") or {}),
+            )
+            self._next_id += 1
+            self._by_id[batch.id] = batch
+            self._by_guid[batch.guid] = batch
+            self._set_state(batch, "not_started")
+            self._forget_oldest()
+        self._launch(batch, argv)
+        return batch
+
+    def _argv(self, file: str, spec: dict[str, Any]) -> list[str]:
+        argv = [spark_submit_path(), "--master", self.config.master]
+        argv += ["--name", spec.get("name") or f"livy-batch-{Path(file).name}"]
+        conf = {"spark.ui.enabled": "false", "spark.sql.shuffle.partitions": "4", **self.config.spark_conf}
+        conf.update({k: v for k, v in (spec.get("conf") or {}).items() if k.startswith("spark.")})
+        conf.pop("spark.master", None)  # the server's --master decides where jobs run
+        for key, value in conf.items():
+            argv += ["--conf", f"{key}={value}"]
+        for key, option in _SIZE_OPTIONS:
+            if spec.get(key) is not None:
+                argv += [option, str(spec[key])]
+        for key, option in _LIST_OPTIONS:
+            if spec.get(key):
+                argv += [option, ",".join(spec[key])]
+        if spec.get("className"):
+            argv += ["--class", spec["className"]]
+        return [*argv, file, *(spec.get("args") or [])]
+
+    def _launch(self, batch: Batch, argv: list[str]) -> None:
+        env = dict(os.environ)
+        env.setdefault("PYSPARK_PYTHON", sys.executable)
+        env.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+        env.setdefault("MPLBACKEND", "Agg")
+        env["PYTHONUNBUFFERED"] = "1"
+        env.pop("FABRIC_LIVY_SERVE_TOKEN", None)
+        bindir = os.path.dirname(sys.executable)
+        env["PATH"] = bindir + os.pathsep + env.get("PATH", "")
+        self._append_log(batch, "$ spark-submit " + " ".join(argv[1:]))
+        try:
+            popen = subprocess.Popen(  # noqa: S603 - PySpark's own spark-submit, argv list
+                argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                start_new_session=True, env=env, cwd=str(Path(batch.file).parent),
+            )
+        except OSError as exc:
+            with self._lock:
+                batch.error_message = f"could not start spark-submit: {exc}"
+                self._append_log(batch, batch.error_message)
+                self._set_state(batch, "dead")
+            return
+        with self._lock:
+            batch.popen = popen
+            if batch.state == "not_started":
+                self._set_state(batch, "starting")
+        readers = [threading.Thread(target=self._read, args=(batch, stream), daemon=True, name=f"batch-{batch.id}-log")
+                   for stream in (popen.stdout, popen.stderr)]
+        for thread in readers:
+            thread.start()
+        threading.Thread(target=self._watch, args=(batch, popen, readers), daemon=True, name=f"batch-{batch.id}").start()
+
+    # -- child events -----------------------------------------------------------------------
+    def _read(self, batch: Batch, stream: IO[bytes] | None) -> None:
+        if stream is None:
+            return
+        for raw in stream:
+            line = raw.decode("utf-8", "replace").rstrip("\r\n")
+            with self._lock:
+                self._append_log(batch, line)
+                if batch.app_id is None:
+                    match = _APP_ID.search(line)
+                    if match:
+                        batch.app_id = match.group(1)
+                if batch.state == "starting" and any(m in line for m in _RUNNING_MARKERS):
+                    self._set_state(batch, "running")
+
+    def _watch(self, batch: Batch, popen: subprocess.Popen[bytes], readers: list[threading.Thread]) -> None:
+        """Mark ``running`` once the driver's Python runs; record the exit as the final state."""
+        while popen.poll() is None:
+            if batch.state == "starting" and _driver_started(popen.pid):
+                with self._lock:
+                    if batch.state == "starting":
+                        self._set_state(batch, "running")
+            try:
+                popen.wait(timeout=0.2)
+            except subprocess.TimeoutExpired:
+                pass
+        for thread in readers:
+            thread.join(timeout=5)
+        code = popen.returncode
+        with self._lock:
+            batch.exit_code = code
+            self._append_log(batch, f"spark-submit exited with code {code}")
+            if batch.ended:
+                return
+            if batch.cancel_requested:
+                self._set_state(batch, "killed")
+            elif code == 0:
+                self._set_state(batch, "success")
+            else:
+                batch.error_message = _failure_reason(batch.log, code)
+                self._set_state(batch, "dead")
+
+    # -- cancel / shutdown ------------------------------------------------------------------
+    def cancel(self, batch: Batch) -> None:
+        """Kill the job's whole process group and wait until it is gone (blocking: run in a thread)."""
+        with self._lock:
+            if batch.ended:
+                return
+            batch.cancel_requested = True
+            batch.cancellation_reason = "Cancelled by a DELETE request."
+            popen = batch.popen
+            if popen is None:
+                self._set_state(batch, "killed")
+                return
+        _kill_group(popen)
+        with self._lock:
+            if not batch.ended:
+                self._append_log(batch, "batch cancelled")
+                self._set_state(batch, "killed")
+
+    def shutdown(self) -> None:
+        """Kill every running batch (server exit); nothing outlives the server."""
+        self._closed.set()
+        with self._lock:
+            running = [b for b in self._by_id.values() if not b.ended]
+        threads = [threading.Thread(target=self.cancel, args=(b,), daemon=True) for b in running]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=STOP_GRACE + 10)
+
+    # -- internals (lock held) --------------------------------------------------------------
+    def _set_state(self, batch: Batch, state: str) -> None:
+        batch.state = state
+        batch.state_times[state] = iso_now()
+
+    def _append_log(self, batch: Batch, line: str) -> None:
+        with self._lock:
+            batch.log.append(line)
+
+    def _forget_oldest(self) -> None:
+        ended = [b for b in self._by_id.values() if b.ended]
+        while len(self._by_id) > MAX_BATCHES_KEPT and ended:
+            oldest = ended.pop(0)
+            self._by_id.pop(oldest.id, None)
+            self._by_guid.pop(oldest.guid, None)
+
+
+def _driver_started(pid: int) -> bool:
+    """True once a Python process runs under the JVM (PythonRunner started the user's script)."""
+    try:
+        children = psutil.Process(pid).children(recursive=True)
+    except psutil.Error:
+        return False
+    java = False
+    for child in children:
+        try:
+            name = child.name().lower()
+        except psutil.Error:
+            continue
+        if "java" in name:
+            java = True
+        elif java and "python" in name:
+            return True
+    return False
+
+
+def _failure_reason(log: collections.deque[str], code: int) -> str:
+    """The last exception line of the log (what the script raised), else the exit code."""
+    for line in reversed(log):
+        text = line.strip()
+        head = text.split(":", 1)[0]
+        if head and " " not in head and head.endswith(("Error", "Exception")):
+            return f"{text} (exit code {code})"
+    return f"spark-submit exited with code {code}"
+
+
+def _kill_group(popen: subprocess.Popen[bytes]) -> None:
+    """SIGTERM the group (JVM shutdown hooks stop Spark), then SIGKILL whatever is left."""
+    try:
+        tree = [psutil.Process(popen.pid), *psutil.Process(popen.pid).children(recursive=True)]
+    except psutil.Error:
+        tree = []
+    for sig, wait in ((signal.SIGTERM, STOP_GRACE), (signal.SIGKILL, STOP_GRACE)):
+        try:
+            os.killpg(popen.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+        for proc in tree:
+            try:
+                proc.send_signal(sig)
+            except psutil.Error:
+                pass
+        _, alive = psutil.wait_procs([p for p in tree if _running(p)], timeout=wait)
+        try:
+            popen.wait(timeout=1.0 if not alive else 0.1)
+        except subprocess.TimeoutExpired:
+            pass
+        if not alive and popen.poll() is not None:
+            return
+
+
+def _running(proc: psutil.Process) -> bool:
+    try:
+        return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
