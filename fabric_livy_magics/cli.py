@@ -27,6 +27,9 @@ def build_parser() -> argparse.ArgumentParser:
     register_serve(subcommands)
     register_demo(subcommands)
     register_kernel(subcommands)
+    from fabric_livy_magics.batch_cli import register as register_batch
+
+    register_batch(subcommands)
     return parser
 
 

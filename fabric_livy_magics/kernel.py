@@ -86,17 +86,28 @@ class LivyKernel(IPythonKernel):
         self.shell.input_transformers_cleanup.append(route_cell)
 
     def do_complete(self, code: str, cursor_pos: int) -> Any:
-        """Remote completion through Livy's ``/completion`` when the cell runs remotely."""
+        """Complete from the remote namespace when the cell runs remotely, else locally."""
         if classify_cell(code) is CellTarget.REMOTE:
-            try:
-                from fabric_livy_magics.magics import complete_remote
+            from fabric_livy_magics.commands.cell import complete_remote
 
-                remote = complete_remote(self.shell, code, cursor_pos)
-            except Exception:  # completion must never break typing; fall back to local
-                remote = None
-            if remote is not None:
-                return remote
+            try:
+                matches, start, end = complete_remote(self.shell, code, cursor_pos)
+            except Exception:  # completion must never break typing: fall back to local names
+                matches, start, end = [], cursor_pos, cursor_pos
+            if matches:
+                return {"status": "ok", "matches": matches, "cursor_start": start,
+                        "cursor_end": end, "metadata": {}}
         return super().do_complete(code, cursor_pos)
+
+    def do_shutdown(self, restart: bool) -> Any:
+        """Delete the notebook's remote session now rather than relying on interpreter exit."""
+        from fabric_livy_magics.magics import unregister
+
+        try:
+            unregister(self.shell)
+        except Exception as exc:  # shutting down must not fail because the server is gone
+            self.log.warning("Could not stop the remote session: %s", exc)
+        return super().do_shutdown(restart)
 
 
 def main() -> None:

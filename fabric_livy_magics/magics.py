@@ -23,6 +23,13 @@ from fabric_livy_magics.config import KINDS, MagicSettings, env_bool, env_float,
 __all__ = ["LivyMagics", "register", "unregister"]
 
 
+class LocalCellFailed(Exception):
+    """A ``%%local`` cell raised; IPython already showed why, so this shows one line."""
+
+    def _render_traceback_(self) -> list[str]:
+        return [str(self)]
+
+
 @magics_class
 class LivyMagics(Magics):
     """Run notebook cells in a remote Spark session (Microsoft Fabric or Apache Livy).
@@ -146,6 +153,24 @@ class LivyMagics(Magics):
         return None
 
 
+    @cell_magic
+    def local(self, line: str, cell: str) -> Any:
+        """Run the cell in this notebook's own Python, not remotely.
+
+        Cells are local anyway in a Python kernel; in the "PySpark on Fabric (Livy)" kernel,
+        where cells run remotely by default, ``%%local`` is how a cell stays here. Notebooks that
+        mark their local cells with it run unchanged in both kernels.
+        """
+        if line.strip():
+            from IPython.core.error import UsageError
+
+            raise UsageError("%%local takes no options.")
+        result = self.shell.run_cell(cell, store_history=False)
+        if not result.success:  # its traceback is shown already; fail this cell so "Run all" stops
+            raise LocalCellFailed("The local cell failed: see the traceback above.")
+        return None
+
+
 _registered: dict[int, tuple[LivyMagics, Any]] = {}
 
 
@@ -175,6 +200,6 @@ def unregister(ipython: Any) -> None:
     finally:
         registry = ipython.magics_manager
         for kind in ("line", "cell"):
-            for name in ("livy", "livy_sql"):
+            for name in ("livy", "livy_sql", "local"):
                 registry.magics[kind].pop(name, None)
         registry.registry.pop(LivyMagics.__name__, None)

@@ -599,7 +599,7 @@ class Batch:
     name: str | None = None
     app_id: str | None = None
     app_info: dict[str, Any] = field(default_factory=dict)
-    log: tuple[str, ...] = ()
+    log: tuple[str, ...] = field(default=(), repr=False)
     fabric_state: FabricAcquisitionState | None = None
     fabric_error_message: str | None = None
     livy_info: dict[str, Any] = field(default_factory=dict)

@@ -43,6 +43,12 @@ HANDLERS: dict[str, Handler] = {
     "help": lambda state, line: admin.help_(state, line, PARSERS),
 }
 
+# Spark batch jobs: `%livy batch submit|status|logs|cancel`, `%livy batches`.
+from fabric_livy_magics.commands import batch as _batch  # noqa: E402
+
+PARSERS.update(_batch.PARSERS)
+HANDLERS.update({"batch": _batch.batch, "batches": _batch.batches})
+
 
 def dispatch(state: NotebookState, line: str) -> Any:
     """Run ``%livy <command> [options]``; unknown commands and bad options raise UsageError."""

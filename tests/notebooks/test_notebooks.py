@@ -7,6 +7,7 @@ project's kernel (every cell remote unless ``%%local``), both through nbclient.
 from __future__ import annotations
 
 import os
+import sys
 import uuid
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from fabric_livy_magics.kernelspec import install_kernel
+from fabric_livy_magics.kernelspec import install_kernel, uninstall_kernel
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
@@ -22,17 +23,11 @@ KERNELS = ["python3", "fabric-livy-tests"]
 
 
 @pytest.fixture(scope="module")
-def project_kernel(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """This project's kernel, installed where only these tests' Jupyter looks."""
-    data_dir = tmp_path_factory.mktemp("jupyter-data")
-    saved = os.environ.get("JUPYTER_DATA_DIR")
-    os.environ["JUPYTER_DATA_DIR"] = str(data_dir)
-    install_kernel("fabric-livy-tests", user=True)
+def project_kernel() -> str:
+    """This project's kernel, installed into the test environment's prefix and removed after."""
+    install_kernel("fabric-livy-tests", prefix=sys.prefix)
     yield "fabric-livy-tests"
-    if saved is None:
-        os.environ.pop("JUPYTER_DATA_DIR", None)
-    else:
-        os.environ["JUPYTER_DATA_DIR"] = saved
+    uninstall_kernel("fabric-livy-tests")
 
 
 def _execute(name: str, kernel: str, env: dict[str, str]) -> nbformat.NotebookNode:

@@ -1,0 +1,65 @@
+"""``fabric-livy batch ...`` as a subprocess (``python -m fabric_livy_magics``) with FABRIC_LIVY_URL."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from batch_helpers import LAKEHOUSE, PYTHON, WORKSPACE, cli_env
+
+pytestmark = pytest.mark.timeout(180)
+
+
+def fabric_livy(url: str, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([PYTHON, "-m", "fabric_livy_magics", "batch", *args],
+                          env=cli_env(url, tmp_path), capture_output=True, text=True, timeout=170)
+
+
+def test_submit_wait_exits_zero_on_success_and_status_logs_list_agree(
+        livy_server: Any, scripts: dict[str, Path], tmp_path: Path) -> None:
+    done = fabric_livy(livy_server.url, tmp_path, "submit", str(scripts["ok"]), "--args", "cli", "run",
+                       "--name", "cli-ok", "--conf", "spark.sql.shuffle.partitions=2", "--wait")
+    assert done.returncode == 0, done.stderr
+    assert "RESULT 55 cli run" in done.stdout
+    assert "succeeded after" in done.stderr
+    batch_id = done.stderr.split("Submitted batch ")[1].split(".")[0]
+    status = fabric_livy(livy_server.url, tmp_path, "status", batch_id)
+    assert status.returncode == 0 and status.stdout.strip() == f"{batch_id}\tsuccess"
+    logs = fabric_livy(livy_server.url, tmp_path, "logs", batch_id, "-n", "40")
+    assert logs.returncode == 0 and "RESULT 55 cli run" in logs.stdout
+    listing = fabric_livy(livy_server.url, tmp_path, "list")
+    assert listing.returncode == 0
+    assert f"{batch_id}\tsuccess\tcli-ok" in listing.stdout
+
+
+def test_submit_wait_exits_non_zero_with_one_line_when_the_script_raises(
+        livy_server: Any, scripts: dict[str, Path], tmp_path: Path) -> None:
+    url = livy_server.fabric_url(WORKSPACE, LAKEHOUSE)
+    failed = fabric_livy(url, tmp_path, "submit", str(scripts["fail"]), "--wait", "-n", "0")
+    assert failed.returncode == 1
+    last = failed.stderr.strip().splitlines()[-1]
+    assert last.startswith("fabric-livy batch: Batch ") and "ValueError: no rows for 2024-01-01" in last
+    assert "Traceback" not in failed.stderr  # no stack trace of ours
+    listing = fabric_livy(url, tmp_path, "list")
+    assert "dead" in listing.stdout
+
+
+def test_bad_input_exits_non_zero_with_a_clear_message(livy_server: Any, tmp_path: Path) -> None:
+    missing = fabric_livy(livy_server.url, tmp_path, "submit", str(tmp_path / "nope.py"), "--wait")
+    assert missing.returncode == 1
+    assert missing.stderr.strip().endswith("does not exist. Check the path and try again.")
+    unknown = fabric_livy(livy_server.url, tmp_path, "status", "31337")
+    assert unknown.returncode == 1 and "not found" in unknown.stderr
+    assert len(unknown.stderr.strip().splitlines()) == 1
+    cancel = fabric_livy(livy_server.url, tmp_path, "cancel", "31337")
+    assert cancel.returncode == 1 and "not found" in cancel.stderr
+    bad_id = fabric_livy(livy_server.fabric_url(WORKSPACE, LAKEHOUSE), tmp_path, "logs", "12")
+    assert bad_id.returncode == 1 and "not a GUID" in bad_id.stderr
+    nowhere = subprocess.run([PYTHON, "-m", "fabric_livy_magics", "batch", "list"],
+                             env={**cli_env("", tmp_path), "FABRIC_LIVY_URL": ""},
+                             capture_output=True, text=True, timeout=60)
+    assert nowhere.returncode == 1 and "--url" in nowhere.stderr
+    usage = fabric_livy(livy_server.url, tmp_path, "submit")
+    assert usage.returncode == 2
