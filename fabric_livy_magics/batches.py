@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -345,7 +344,3 @@ def _error_line(lines: Sequence[str]) -> str | None:
             return text
     return None
 
-
-def local_file_name(path: str) -> str:
-    """Default batch name: the file's name without directories (``job.py``)."""
-    return os.path.basename(urlsplit(path).path.rstrip("/")) or path

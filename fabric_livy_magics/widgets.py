@@ -151,18 +151,21 @@ class LoginForm:
         self.state = "signed-out"
         self.error_text = ""
 
-        wide = w.Layout(width="34em")
+        def wide() -> Any:
+            # One Layout per widget: a shared one would hide every field when one is hidden.
+            return w.Layout(width="34em")
+
         style = {"description_width": "9em"}
 
         def text(description: str, value: str | None, placeholder: str = "") -> Any:
             return w.Text(value=value or "", description=description, placeholder=placeholder,
-                          layout=wide, style=style)
+                          layout=wide(), style=style)
 
         self.method = w.Dropdown(options=list(METHOD_LABELS), value=base.method,
-                                 description="Method", layout=wide, style=style)
+                                 description="Method", layout=wide(), style=style)
         self.tenant = text("Tenant", base.tenant_id, "GUID or contoso.onmicrosoft.com")
         self.client_id = text("Client id", base.client_id, "application (client) id")
-        self.secret = w.Password(value="", description="Client secret", layout=wide, style=style,
+        self.secret = w.Password(value="", description="Client secret", layout=wide(), style=style,
                                  placeholder="only for a service principal")
         self.certificate_path = text("Certificate", base.certificate_path, "PEM or PFX file path")
         self.workspace = text("Workspace id", conn.workspace_id)

@@ -209,3 +209,21 @@ def test_local_server_accepts_the_token_the_form_obtained(idp, public_client, to
     refused = requests.get(server.url + "/sessions", headers={"Authorization": "Bearer wrong-token"},
                            timeout=10)
     assert refused.status_code == 401
+
+
+@pytest.mark.parametrize("method", ["service-principal", "device-code", "environment", "none"])
+def test_choosing_a_method_hides_only_the_fields_it_does_not_use(idp, clean_env, method):
+    form = LoginForm(settings=auth_settings(idp, method="device-code"))
+    form.method.value = method
+
+    def shown(widget) -> bool:
+        return widget.layout.display != "none"
+
+    # The method, the connection fields and the buttons are always there.
+    for always in (form.method, form.workspace, form.lakehouse, form.connection_string,
+                   form.environment, form.sign_in_button):
+        assert shown(always), always.description
+    assert shown(form.secret) is (method == "service-principal")
+    assert shown(form.certificate_path) is (method == "service-principal")
+    assert shown(form.client_id) is (method in ("device-code", "service-principal"))
+    assert shown(form.tenant) is (method not in ("environment", "none"))

@@ -1,7 +1,8 @@
 """Batch tests: tiny real PySpark scripts, clients in both URL shapes, a real IPython shell.
 
 Every submitted batch starts a JVM (~5-20 s on a busy 2-core machine), so the tests share the
-session-scoped ``livy_server`` and submit as few batches as they can (8 in all).
+session-scoped ``livy_server`` and submit as few batches as they can (8 in all; one more server
+for the shutdown test).
 """
 
 from __future__ import annotations

@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 from batch_helpers import LAKEHOUSE, PYTHON, WORKSPACE, cli_env
 
+from fabric_livy_magics.batches import BatchClient, BatchFailed
+
 pytestmark = pytest.mark.timeout(180)
 
 
@@ -35,15 +37,35 @@ def test_submit_wait_exits_zero_on_success_and_status_logs_list_agree(
 
 
 def test_submit_wait_exits_non_zero_with_one_line_when_the_script_raises(
-        livy_server: Any, scripts: dict[str, Path], tmp_path: Path) -> None:
+        livy_server: Any, scripts: dict[str, Path], tmp_path: Path, fabric_batches: BatchClient) -> None:
     url = livy_server.fabric_url(WORKSPACE, LAKEHOUSE)
-    failed = fabric_livy(url, tmp_path, "submit", str(scripts["fail"]), "--wait", "-n", "0")
+    failed = fabric_livy(url, tmp_path, "submit", str(scripts["fail"]), "--wait", "-n", "0",
+                         "--name", "cli-fail", "--target-lakehouse", LAKEHOUSE, "--tag", "team=data",
+                         "--environment", "5b1f0a2c-9d8e-4f7a-b6c5-d4e3f2a1b0c9")
     assert failed.returncode == 1
     last = failed.stderr.strip().splitlines()[-1]
     assert last.startswith("fabric-livy batch: Batch ") and "ValueError: no rows for 2024-01-01" in last
     assert "Traceback" not in failed.stderr  # no stack trace of ours
     listing = fabric_livy(url, tmp_path, "list")
-    assert "dead" in listing.stdout
+    line = next(row for row in listing.stdout.splitlines() if "\tcli-fail\t" in row)
+    batch_id, state = line.split("\t")[:2]
+    assert state == "dead" and len(batch_id) == 36  # a Fabric GUID
+
+    # The same batch seen through the client in Fabric's shape.
+    done = fabric_batches.get_batch(batch_id)
+    assert done.result == "Failed" and done.is_finished and not done.succeeded
+    assert done.error_info and done.error_info[0].error_code == "SparkJobFailed"
+    assert "ValueError" in (done.error_message or "")
+    assert done.tags == {"team": "data"}
+    conf = done.livy_info["jobCreationRequest"]["conf"]
+    assert conf["spark.targetLakehouse"] == LAKEHOUSE and "spark.fabric.environmentDetails" in conf
+    with pytest.raises(BatchFailed, match="ValueError: no rows") as caught:
+        fabric_batches.wait_for_batch(batch_id, timeout=5, raise_on_failure=True)
+    assert caught.value.state == "dead"
+    everything = list(fabric_batches.iter_batches(page_size=1))  # Fabric paging: $top / $skip
+    assert batch_id in [b.id for b in everything]
+    assert len(fabric_batches.list_batches(size=1).batches) == 1
+    assert fabric_batches.list_batches(start=len(everything)).batches == ()
 
 
 def test_bad_input_exits_non_zero_with_a_clear_message(livy_server: Any, tmp_path: Path) -> None:

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
 import time
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 import requests
-from batch_helpers import LAKEHOUSE, WORKSPACE, processes_running
+from batch_helpers import LAKEHOUSE, PYTHON, WORKSPACE, cli_env, processes_running
 
-from fabric_livy_magics.batches import BatchClient, BatchFailed, BatchNotFound, resolve_batch_file
+from fabric_livy_magics.batches import BatchClient, BatchNotFound, resolve_batch_file
 from fabric_livy_magics.endpoints import FabricEndpoint, LivyEndpoint
 from fabric_livy_magics.errors import ConfigurationError, MalformedResponse
 from fabric_livy_magics.models import Batch, BatchPage, BatchState
@@ -38,33 +42,8 @@ def test_livy_shape_runs_a_script_to_success_with_its_output_in_the_log(
     assert livy_batches.get_batch(created.id).name == "sum-job"
 
 
-def test_fabric_shape_reports_a_failing_script_with_its_exception(
-        fabric_batches: BatchClient, scripts: dict[str, Path]) -> None:
-    created = fabric_batches.create_batch(
-        f"file://{scripts['fail']}", name="failing", target_lakehouse=LAKEHOUSE,
-        tags={"team": "data"}, environment_id="5b1f0a2c-9d8e-4f7a-b6c5-d4e3f2a1b0c9")
-    assert isinstance(created.id, str) and len(created.id) == 36  # a GUID
-    with pytest.raises(BatchFailed) as caught:
-        fabric_batches.wait_for_batch(created.id, timeout=150, raise_on_failure=True)
-    assert "ValueError: no rows for 2024-01-01" in str(caught.value)
-    assert caught.value.state == "dead"
-    assert any("ValueError" in line for line in caught.value.log)
-    done = fabric_batches.get_batch(created.id)
-    assert done.result == "Failed" and done.is_finished and not done.succeeded
-    assert done.error_info and done.error_info[0].error_code == "SparkJobFailed"
-    assert done.tags == {"team": "data"}
-    request = done.livy_info["jobCreationRequest"]
-    assert request["conf"]["spark.targetLakehouse"] == LAKEHOUSE
-    assert "spark.fabric.environmentDetails" in request["conf"]
-    # Fabric paging: $top / $skip over the list
-    everything = list(fabric_batches.iter_batches(page_size=1))
-    assert created.id in [b.id for b in everything]
-    assert len(fabric_batches.list_batches(size=1).batches) == 1
-    assert fabric_batches.list_batches(start=len(everything)).batches == ()
-
-
 def test_cancel_kills_the_whole_job_and_leaves_no_jvm(
-        fabric_batches: BatchClient, scripts: dict[str, Path]) -> None:
+        fabric_batches: BatchClient, scripts: dict[str, Path], livy_server: Any, tmp_path: Path) -> None:
     created = fabric_batches.create_batch(str(scripts["long"]))
     deadline = time.monotonic() + 120
     while fabric_batches.get_batch(created.id).state is not BatchState.RUNNING:
@@ -75,12 +54,48 @@ def test_cancel_kills_the_whole_job_and_leaves_no_jvm(
         time.sleep(0.5)
     running = processes_running(scripts["long"])
     assert any("java" in (p.name() or "") for p in running), "expected a spark-submit JVM"
-    fabric_batches.cancel_batch(created.id)
+    # cancelled through the shell command, as a CI script would
+    cancel = subprocess.run([PYTHON, "-m", "fabric_livy_magics", "batch", "cancel", str(created.id)],
+                            env=cli_env(livy_server.fabric_url(WORKSPACE, LAKEHOUSE), tmp_path),
+                            capture_output=True, text=True, timeout=60)
+    assert cancel.returncode == 0, cancel.stderr
     cancelled = fabric_batches.get_batch(created.id)
     assert cancelled.state is BatchState.KILLED and cancelled.result == "Cancelled"
     assert cancelled.is_finished and not cancelled.succeeded
     assert processes_running(scripts["long"]) == []  # no orphan JVM or Python driver
     fabric_batches.cancel_batch(created.id)  # repeating is harmless
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "server/cli.py: uvicorn re-raises SIGTERM when serve() returns, so the process dies before "
+    "Registry.shutdown() (and the batch registry's shutdown) runs; sessions are orphaned the same way"))
+def test_server_shutdown_kills_running_batches(scripts: dict[str, Path], tmp_path: Path) -> None:
+    """A server of its own, stopped with SIGTERM while a job runs: the job goes with it."""
+    from fabric_livy_magics.client import LivyClient
+    from fabric_livy_magics.server.launcher import start_server
+
+    script = tmp_path / "outlive_job.py"  # its own path, so leftovers cannot confuse other tests
+    script.write_text(scripts["long"].read_text())
+    server = start_server(port=0, master="local[1]", log_path=tmp_path / "server.log")
+    try:
+        with LivyClient(server.url) as client:
+            created = BatchClient(client).create_batch(str(script), name="outlived")
+            assert created.id == 0
+        deadline = time.monotonic() + 120
+        while not any("java" in p.name() for p in processes_running(script)):
+            assert time.monotonic() < deadline, "the job's JVM never started"
+            time.sleep(0.2)
+        os.kill(server.pid, signal.SIGTERM)
+        assert server._popen is not None
+        server._popen.wait(timeout=60)
+        # checked before RunningServer.stop() would clean up leftovers itself
+        assert processes_running(script) == []
+    finally:
+        server.stop()
+        leftovers = processes_running(script)  # this test's own job, if the server left it behind
+        for proc in leftovers:
+            proc.kill()
+        psutil.wait_procs(leftovers, timeout=10)
 
 
 # --- bad input (no JVM started) ------------------------------------------------------------

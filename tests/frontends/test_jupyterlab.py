@@ -24,7 +24,13 @@ def test_livy_table_and_login_widget_render_in_jupyterlab(jupyterlab, browser, l
     try:
         page.goto(jupyterlab.notebook_url("frontend.ipynb"), wait_until="domcontentloaded")
         page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
-        # Wait for the kernel to be ready before running everything.
+        # JupyterLab may ask which kernel to start: take the notebook's own (Python 3).
+        select = page.locator(".jp-Dialog button", has_text="Select")
+        try:
+            select.wait_for(timeout=10_000)
+            select.click()
+        except Exception:
+            pass  # no dialog: the kernel started by itself
         page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle'], "
                                "[data-status='idle']", timeout=60_000)
         page.get_by_role("menuitem", name="Run", exact=True).click()
@@ -36,9 +42,11 @@ def test_livy_table_and_login_widget_render_in_jupyterlab(jupyterlab, browser, l
         assert {"id", "price", "label"} <= {h.strip() for h in headers}
         assert "item-3" in table.first.inner_text()
 
-        form = page.locator(".jp-OutputArea-output .widget-dropdown, .jp-OutputArea-output .jupyter-widgets")
-        form.first.wait_for(timeout=60_000)
-        assert page.locator(".jp-OutputArea-output button", has_text="Sign in").count() >= 1
+        method = page.locator(".jp-OutputArea-output .widget-dropdown select")
+        method.first.wait_for(state="visible", timeout=60_000)
+        assert page.locator(".jp-OutputArea-output button", has_text="Sign in").first.is_visible()
+        for field in ("Workspace id", "Lakehouse id", "Environment id"):
+            assert page.locator(".jp-OutputArea-output .widget-label", has_text=field).first.is_visible()
         assert page.locator(".jp-OutputArea-output .jp-RenderedText[data-mime-type='application/vnd.jupyter.stderr']").count() == 0
         page.screenshot(path=str(screenshots / "jupyterlab-livy-table-and-login.png"), full_page=True)
     except Exception:
