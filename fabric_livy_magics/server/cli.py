@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import ipaddress
 import os
+import signal
 import socket
 import sys
 from typing import Any
@@ -107,8 +108,19 @@ async def _run(sock: socket.socket, config: Any, token: str | None) -> int:
     from fabric_livy_magics.server.app import build_app
     from fabric_livy_magics.server.sessions import Registry
 
+    class _Server(uvicorn.Server):
+        """uvicorn re-raises a caught SIGTERM/SIGINT once ``serve()`` returns, which would kill
+        this process before the ``finally`` below stops the session and batch processes. We
+        take the signal as "stop serving" only, and exit normally after cleaning up."""
+
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            if self.should_exit and sig == signal.SIGINT:
+                self.force_exit = True  # a second Ctrl-C: stop waiting for open connections
+            else:
+                self.should_exit = True
+
     registry = Registry(config)
-    server = uvicorn.Server(
+    server = _Server(
         uvicorn.Config(build_app(registry, token), log_level="warning", access_log=False, lifespan="off")
     )
     host, port = sock.getsockname()[:2]

@@ -66,9 +66,6 @@ def test_cancel_kills_the_whole_job_and_leaves_no_jvm(
     fabric_batches.cancel_batch(created.id)  # repeating is harmless
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "server/cli.py: uvicorn re-raises SIGTERM when serve() returns, so the process dies before "
-    "Registry.shutdown() (and the batch registry's shutdown) runs; sessions are orphaned the same way"))
 def test_server_shutdown_kills_running_batches(scripts: dict[str, Path], tmp_path: Path) -> None:
     """A server of its own, stopped with SIGTERM while a job runs: the job goes with it."""
     from fabric_livy_magics.client import LivyClient

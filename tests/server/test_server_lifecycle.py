@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 
 import psutil
@@ -125,7 +127,10 @@ def _cmd(proc: psutil.Process) -> list[str]:
         return []
 
 
-def test_server_shutdown_leaves_no_session_process_or_jvm(tmp_path) -> None:
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_server_shutdown_leaves_no_session_process_or_jvm(tmp_path, sig) -> None:
+    """The server itself stops its sessions on a signal: checked before RunningServer.stop(),
+    which would otherwise clean up leftovers and hide an orphaned JVM."""
     server = start_server(port=0, master="local[1]", log_path=tmp_path / "server.log")
     try:
         api = Api(server.url)
@@ -133,8 +138,11 @@ def test_server_shutdown_leaves_no_session_process_or_jvm(tmp_path) -> None:
         api.wait_session(session, {"idle"})
         tree = psutil.Process(server.pid).children(recursive=True)
         assert any("java" in p.name() for p in tree), [p.name() for p in tree]
+        os.kill(server.pid, sig)
+        assert server._popen is not None
+        assert server._popen.wait(timeout=60) == 0  # a clean exit, not death by the signal
+        gone, alive = psutil.wait_procs(tree, timeout=10)
+        assert not alive, f"left behind: {[(p.pid, p.name()) for p in alive]}"
     finally:
         server.stop()
-    gone, alive = psutil.wait_procs(tree, timeout=10)
-    assert not alive, f"left behind: {[(p.pid, p.name()) for p in alive]}"
     assert not server.alive()
