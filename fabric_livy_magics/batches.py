@@ -31,10 +31,11 @@ import requests
 from fabric_livy_magics.client import ENVIRONMENT_CONF_KEY, LivyClient
 from fabric_livy_magics.endpoints import Endpoint, FabricEndpoint, _check_guid
 from fabric_livy_magics.errors import (
+    BatchFailed,
+    BatchNotFound,
     ConfigurationError,
     LivyConnectionError,
     LivyError,
-    LivyHTTPError,
     LivyTimeout,
 )
 from fabric_livy_magics.models import Batch, BatchPage, BatchState, SessionId, SessionLog
@@ -58,21 +59,6 @@ TARGET_LAKEHOUSE_CONF_KEY = "spark.targetLakehouse"
 #: Batches take seconds (local) to many minutes (Fabric): start at 0.5 s, cap at 5 s (the
 #: Fabric docs' own sample polls every 5 s).
 BATCH_POLL = PollPolicy(first=0.5, factor=1.5, cap=5.0)
-
-
-class BatchNotFound(LivyHTTPError):
-    """The batch id is unknown to the server: wrong id, or the server forgot it."""
-
-
-class BatchFailed(LivyError):
-    """A batch ended without success (dead, killed, error). Carries the state and the log tail."""
-
-    def __init__(self, message: str, *, batch_id: SessionId, state: str,
-                 log: Sequence[str] = ()) -> None:
-        super().__init__(message)
-        self.batch_id = batch_id
-        self.state = state
-        self.log = list(log)
 
 
 def parse_batch_id(endpoint: Endpoint, value: SessionId) -> SessionId:

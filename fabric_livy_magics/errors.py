@@ -10,13 +10,15 @@ at one boundary each, with ``raise ... from exc``::
     ├── LivyHTTPError             the server answered with an error status
     │   ├── Throttled             429 (API rate) or 430 (Spark capacity) after retries
     │   ├── SessionNotFound       404 for a session that is gone or never existed
-    │   └── StatementNotFound     404 for a statement id
+    │   ├── StatementNotFound     404 for a statement id
+    │   └── BatchNotFound         404 for a batch id
     ├── LivyConnectionError       the server could not be reached
     ├── MalformedResponse         the server answered something we cannot read
     ├── SessionFailed             the session is dead, killed or errored
     │   └── SessionDead
     ├── StatementFailed           the remote code raised (ename, evalue, traceback)
     ├── StatementCancelled        the statement was cancelled (Ctrl-C or another client)
+    ├── BatchFailed               a batch job ended dead, killed or in error
     └── LivyTimeout               waiting for a session or statement took too long
 
 In IPython, ``_render_traceback_`` makes a ``LivyError`` show as its one-line message rather than
@@ -33,6 +35,8 @@ __all__ = [
     "Throttled",
     "SessionNotFound",
     "StatementNotFound",
+    "BatchNotFound",
+    "BatchFailed",
     "LivyConnectionError",
     "MalformedResponse",
     "SessionFailed",
@@ -104,6 +108,10 @@ class StatementNotFound(LivyHTTPError):
     """The statement id is unknown to the session."""
 
 
+class BatchNotFound(LivyHTTPError):
+    """The batch id is unknown to the server: wrong id, or the server forgot it."""
+
+
 class LivyConnectionError(LivyError):
     """The server could not be reached (refused, reset, DNS, TLS) after retries."""
 
@@ -146,6 +154,17 @@ class StatementFailed(LivyError):
 
 class StatementCancelled(LivyError):
     """The statement was cancelled before it finished."""
+
+
+class BatchFailed(LivyError):
+    """A batch ended without success (dead, killed, error). Carries the state and the log tail."""
+
+    def __init__(self, message: str, *, batch_id: int | str, state: str,
+                 log: list[str] | tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.batch_id = batch_id
+        self.state = state
+        self.log = list(log)
 
 
 class LivyTimeout(LivyError):

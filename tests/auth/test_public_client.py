@@ -97,7 +97,7 @@ def test_cache_persists_across_providers_with_mode_0600(idp, public_client, tmp_
     path = tmp_path / "cache" / "tokens.json"
     with pytest.warns(UserWarning, match="plain file readable only by you"):
         cache = open_token_cache(path)
-    first = _device_provider(idp, public_client, cache, []).get_token()
+    _device_provider(idp, public_client, cache, []).get_token()
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
     # a new kernel: new provider, new cache object on the same file, no prompt
