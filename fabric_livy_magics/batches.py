@@ -19,28 +19,26 @@ loopback server (which shares this machine's disk), made absolute. Any other sch
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-import requests
-
-from fabric_livy_magics.client import ENVIRONMENT_CONF_KEY, LivyClient
+from fabric_livy_magics.client import LivyClient
 from fabric_livy_magics.endpoints import Endpoint, FabricEndpoint, _check_guid
 from fabric_livy_magics.errors import (
     BatchFailed,
     BatchNotFound,
     ConfigurationError,
-    LivyConnectionError,
     LivyError,
     LivyTimeout,
+    MalformedResponse,
 )
 from fabric_livy_magics.models import Batch, BatchPage, BatchState, SessionId, SessionLog
-from fabric_livy_magics.polling import Deadline, PollPolicy
-from fabric_livy_magics.transport import THROTTLE_STATUSES, error_from_response, nothing_was_sent
+from fabric_livy_magics.paging import iter_pages, log_window
+from fabric_livy_magics.polling import PollPolicy, poll_until
+from fabric_livy_magics.request_bodies import resource_fields, spark_conf, tags_field
 
 __all__ = [
     "BatchClient",
@@ -136,29 +134,23 @@ class BatchClient:
         extra: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
         """The request body, checked; no I/O except looking at a local ``file``."""
-        fabric = isinstance(self.endpoint, FabricEndpoint)
         body: dict[str, Any] = {"file": resolve_batch_file(file, self.endpoint)}
-        conf_out = {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in (conf or {}).items()}
-        if target_lakehouse:
-            conf_out[TARGET_LAKEHOUSE_CONF_KEY] = str(target_lakehouse)
-        if environment_id:
-            conf_out[ENVIRONMENT_CONF_KEY] = json.dumps({"id": str(environment_id)})
-        for key, value in (("className", class_name), ("name", name),
-                           ("driverMemory", driver_memory), ("driverCores", driver_cores),
-                           ("executorMemory", executor_memory), ("executorCores", executor_cores),
-                           ("numExecutors", num_executors)):
+        conf_out = spark_conf(
+            conf, environment_id=environment_id,
+            also={TARGET_LAKEHOUSE_CONF_KEY: str(target_lakehouse)} if target_lakehouse else None)
+        for key, value in (("className", class_name), ("name", name)):
             if value is not None:
                 body[key] = value
+        body.update(resource_fields(
+            driver_memory=driver_memory, driver_cores=driver_cores, executor_memory=executor_memory,
+            executor_cores=executor_cores, num_executors=num_executors))
         for key, values in (("args", args), ("jars", jars), ("pyFiles", py_files),
                             ("files", files), ("archives", archives)):
             if values:
                 body[key] = [str(v) for v in values]
         if conf_out:
             body["conf"] = conf_out
-        if tags:
-            if not fabric:
-                raise ConfigurationError("Apache Livy batches take no tags; remove the tags option.")
-            body["tags"] = {str(k): str(v) for k, v in tags.items()}
+        body.update(tags_field(self.endpoint, tags, "batches"))
         body.update(extra or {})
         return body
 
@@ -168,24 +160,11 @@ class BatchClient:
         body = self.batch_body(file, **options)
         url = self.endpoint.batches_url()
         what = f"submit batch {Path(str(body['file'])).name}"
-        throttled = 0
-        while True:
-            try:
-                response = self.client._send("POST", url, body=body)
-            except requests.RequestException as exc:
-                if nothing_was_sent(exc):
-                    raise self.client._connection_error(exc, url, what) from exc
-                raise LivyConnectionError(
-                    f"The batch was sent to {url} but no answer came back ({type(exc).__name__}); "
-                    "it may be running anyway. List the batches before submitting again, so that "
-                    "it does not run twice.") from exc
-            if response.status_code in THROTTLE_STATUSES and throttled < self.client.throttle_retries:
-                throttled += 1  # refused: nothing started
-                self.client._wait_retry_after(response, throttled)
-                continue
-            if response.status_code >= 400:
-                raise error_from_response(response, what=what)
-            return Batch.from_json(self.client._parse_json(response, what), url)
+        data = self.client._post_refusable(
+            url, body, what, subject="The batch",
+            advice="it may be running anyway. List the batches before submitting again, so that "
+                   "it does not run twice.")
+        return Batch.from_json(data, url)
 
     # --- read ----------------------------------------------------------------------------
 
@@ -200,45 +179,31 @@ class BatchClient:
         url = self.endpoint.batch_state_url(batch_id)
         data = self._get("GET", url, f"get the state of batch {batch_id}")
         if not isinstance(data, dict) or "state" not in data:
-            from fabric_livy_magics.errors import MalformedResponse
-
             raise MalformedResponse(f"{url} answered without a 'state' field.")
         return BatchState(data["state"])
 
     def list_batches(self, *, start: int = 0, size: int | None = None) -> BatchPage:
         """One page of batches (Livy ``from``/``size``, Fabric ``$skip``/``$top``)."""
-        if isinstance(self.endpoint, FabricEndpoint):
-            params: dict[str, Any] = {"$skip": start} if start else {}
-            if size is not None:
-                params["$top"] = size
-        else:
-            params = {"from": start}
-            if size is not None:
-                params["size"] = size
+        params = self.endpoint.page_params(start, size)
         url = self.endpoint.batches_url()
         data = self.client._call("GET", url, what="list batches", params=params)
         return BatchPage.from_json(data, url, start=start)
 
     def iter_batches(self, *, page_size: int = 100) -> Iterator[Batch]:
         """Every batch, page by page."""
-        start = 0
-        while True:
-            page = self.list_batches(start=start, size=page_size)
-            yield from page.batches
-            start += len(page.batches)
-            if not page.batches or len(page.batches) < page_size or (
-                    page.total is not None and start >= page.total):
-                return
+
+        def page(start: int, size: int) -> tuple[Sequence[Batch], int | None]:
+            listed = self.list_batches(start=start, size=size)
+            return listed.batches, listed.total
+
+        return iter_pages(page, page_size)
 
     def get_batch_log(self, batch_id: SessionId, *, start: int | None = None,
                       size: int = 100) -> SessionLog:
         """Log lines: Livy's ``/log`` route; on Fabric the batch object's ``log`` field.
         ``start=None`` means the last ``size`` lines."""
         if not self.endpoint.supports_log_route:
-            batch = self.get_batch(batch_id)
-            first = max(0, len(batch.log) - size) if start is None else start
-            return SessionLog(lines=tuple(batch.log[first:first + size]), start=first,
-                              total=len(batch.log))
+            return log_window(self.get_batch(batch_id).log, start, size)
         url = self.endpoint.batch_log_url(batch_id)
         params: dict[str, Any] = {"size": size}
         if start is not None:
@@ -275,32 +240,20 @@ class BatchClient:
         that did not succeed raises :class:`BatchFailed` with its log tail. A 404 in the first
         ``not_found_grace`` seconds is taken as Fabric not having registered the batch yet.
         Raises LivyTimeout after ``timeout`` seconds (the batch keeps running)."""
-        deadline = Deadline(timeout)
-        grace = Deadline(not_found_grace)
-        intervals = (poll or self.poll).intervals()
-        last: tuple[Any, ...] | None = None
-        while True:
-            try:
-                batch = self.get_batch(batch_id)
-            except BatchNotFound:
-                if grace.expired or deadline.expired:
-                    raise
-                deadline.sleep(next(intervals))
-                continue
-            key = (batch.state, batch.fabric_state, batch.result)
-            if key != last:
-                last = key
-                if on_state_change is not None:
-                    on_state_change(batch)
-            if batch.is_finished:
-                if raise_on_failure and not batch.succeeded:
-                    raise self.failure(batch)
-                return batch
-            if deadline.expired:
-                raise LivyTimeout(
-                    f"Batch {batch_id} was still {batch.phase} after {timeout:.0f} s. It keeps "
-                    "running; check it later or cancel it.")
-            deadline.sleep(next(intervals))
+
+        def ended(batch: Batch) -> bool:
+            if batch.is_finished and raise_on_failure and not batch.succeeded:
+                raise self.failure(batch)
+            return batch.is_finished
+
+        return poll_until(
+            lambda: self.get_batch(batch_id),
+            done=ended, intervals=(poll or self.poll).intervals(), timeout=timeout,
+            change_key=lambda batch: (batch.state, batch.fabric_state, batch.result),
+            on_change=on_state_change, not_found=BatchNotFound, not_found_grace=not_found_grace,
+            timed_out=lambda batch: LivyTimeout(
+                f"Batch {batch_id} was still {batch.phase} after {timeout:.0f} s. It keeps "
+                "running; check it later or cancel it."))
 
     def failure(self, batch: Batch, lines: int = 20) -> BatchFailed:
         """A :class:`BatchFailed` for an ended batch, with the reason and the last log lines."""

@@ -14,7 +14,7 @@ import ipaddress
 import re
 import uuid
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 from urllib.parse import quote, urlsplit
 
 from fabric_livy_magics.errors import ConfigurationError
@@ -138,6 +138,13 @@ class Endpoint:
         """Normalise a user-typed session id to this dialect's type, or raise ConfigurationError."""
         raise NotImplementedError
 
+    def page_params(self, start: int, size: int | None) -> dict[str, Any]:
+        """Query of one page of ``GET sessions`` / ``GET batches``: Livy's ``from``/``size``."""
+        params: dict[str, Any] = {"from": start}
+        if size is not None:
+            params["size"] = size
+        return params
+
 
 @dataclass(frozen=True)
 class LivyEndpoint(Endpoint):
@@ -229,6 +236,13 @@ class FabricEndpoint(Endpoint):
 
     def parse_session_id(self, value: SessionId) -> SessionId:
         return _check_guid(str(value), "Fabric session id")
+
+    def page_params(self, start: int, size: int | None) -> dict[str, Any]:
+        """Fabric pages with OData's ``$skip``/``$top``."""
+        params: dict[str, Any] = {"$skip": start} if start else {}
+        if size is not None:
+            params["$top"] = size
+        return params
 
 
 def endpoint_from_url(url: str) -> Endpoint:

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Callable, Hashable, Iterator, TypeVar
 
-__all__ = ["PollPolicy", "STATEMENT_POLL", "SESSION_POLL", "Deadline"]
+__all__ = ["PollPolicy", "STATEMENT_POLL", "SESSION_POLL", "Deadline", "poll_until"]
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -55,3 +57,47 @@ class Deadline:
         """Sleep ``interval`` seconds, but not past the deadline."""
         remaining = self.remaining()
         time.sleep(interval if remaining is None else min(interval, remaining))
+
+
+def poll_until(
+    fetch: Callable[[], T],
+    *,
+    done: Callable[[T], bool],
+    intervals: Iterator[float],
+    timeout: float | None,
+    timed_out: Callable[[T], Exception],
+    change_key: Callable[[T], Hashable],
+    on_change: Callable[[T], None] | None = None,
+    not_found: type[Exception] | tuple[type[Exception], ...] = (),
+    not_found_grace: float = 0.0,
+) -> T:
+    """Call ``fetch`` until ``done(snapshot)`` (which may raise for a failure) and return it.
+
+    ``on_change(snapshot)`` runs whenever ``change_key(snapshot)`` differs from the last one.
+    ``not_found`` raised in the first ``not_found_grace`` seconds is taken as the server not having
+    registered the object yet (Fabric) and polled through. After ``timeout`` seconds the error
+    ``timed_out(last snapshot)`` is raised."""
+    deadline = Deadline(timeout)
+    grace = Deadline(not_found_grace)
+    last: Hashable = _NOTHING
+    while True:
+        try:
+            current = fetch()
+        except not_found:
+            if grace.expired or deadline.expired:
+                raise
+            deadline.sleep(next(intervals))
+            continue
+        key = change_key(current)
+        if key != last:
+            last = key
+            if on_change is not None:
+                on_change(current)
+        if done(current):
+            return current
+        if deadline.expired:
+            raise timed_out(current)
+        deadline.sleep(next(intervals))
+
+
+_NOTHING = object()

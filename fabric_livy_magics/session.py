@@ -29,6 +29,7 @@ from fabric_livy_magics.errors import (
     StatementCancelled,
     StatementNotFound,
 )
+from fabric_livy_magics.keepalive import KeepAlive
 from fabric_livy_magics.models import (
     HighConcurrencySession,
     Session,
@@ -39,6 +40,7 @@ from fabric_livy_magics.models import (
 )
 from fabric_livy_magics.polling import Deadline
 from fabric_livy_magics.progress import ProgressDisplay
+from fabric_livy_magics.session_start import NoProgress, poll_ready
 
 __all__ = ["CANCEL_WAIT_SECONDS", "NotebookSession", "ProgressFactory", "SessionInfo"]
 
@@ -97,9 +99,8 @@ class NotebookSession:
         self._statements = 0
         self._last_statement: int | None = None
         self._busy = False
-        self._last_activity = time.monotonic()
-        self._stop_keepalive = threading.Event()
-        self._keepalive: threading.Thread | None = None
+        self._keepalive = KeepAlive(interval=lambda: self.keepalive_interval,
+                                    ping=self.keep_alive_once, busy=lambda: self._busy)
         #: Called with each statement snapshot while a cell waits (tests use it to interrupt).
         self.on_poll: Callable[[Statement], None] | None = None
 
@@ -172,35 +173,11 @@ class NotebookSession:
 
     def _poll_ready(self, fetch: Callable[[], Any], session_id: SessionId, display: Any,
                     *, accept_busy: bool = False, not_found_grace: float = 15.0) -> Any:
-        """Poll ``fetch`` until the session is ready, redrawing the phase and elapsed time.
-
-        A 404 in the first ``not_found_grace`` seconds is Fabric not having registered the
-        session yet. Failure raises SessionDead/SessionFailed with the server's reason."""
-        deadline = Deadline(self.start_timeout)
-        began = time.monotonic()
-        intervals = self.client.session_poll.intervals()
-        phase = "submitted"
-        while True:
-            try:
-                current = fetch()
-            except SessionNotFound:
-                if time.monotonic() - began >= not_found_grace or deadline.expired:
-                    raise
-                current = None
-            if current is not None:
-                phase = current.phase
-                ready = current.is_ready if (accept_busy or isinstance(current, HighConcurrencySession)) \
-                    else str(current.state) == "idle"
-                if ready:
-                    return current
-                if current.has_failed:
-                    raise _start_failure(current)
-            display.update(None, _phase_text(phase))
-            if deadline.expired:
-                raise LivyTimeout(
-                    f"Session {session_id} was not ready after {self.start_timeout:g} s (last phase: "
-                    f"{phase}). Wait with `%livy attach {session_id}`, or `%livy restart`.")
-            deadline.sleep(next(intervals))
+        """Wait for the session to start, showing its phase (see ``session_start.py``)."""
+        return poll_ready(fetch, session_id, display,
+                          intervals=self.client.session_poll.intervals(),
+                          start_timeout=self.start_timeout, accept_busy=accept_busy,
+                          not_found_grace=not_found_grace)
 
     def _discard_half_started(self) -> None:
         """A start that failed or was interrupted must not leave a cluster running."""
@@ -277,32 +254,16 @@ class NotebookSession:
         finally:
             self._stop_keepalive_thread()
 
-    # --- keep-alive --------------------------------------------------------------------------
+    # --- keep-alive (the thread is in keepalive.py) -----------------------------------------
 
     def _touch(self) -> None:
-        self._last_activity = time.monotonic()
+        self._keepalive.touch()
 
     def _start_keepalive(self) -> None:
-        if self.keepalive_interval <= 0 or self._keepalive is not None:
-            return
-        self._stop_keepalive = threading.Event()
-        thread = threading.Thread(target=self._keepalive_loop, args=(self._stop_keepalive,),
-                                  name="fabric-livy-keepalive", daemon=True)
-        self._keepalive = thread
-        thread.start()
+        self._keepalive.start()
 
     def _stop_keepalive_thread(self) -> None:
-        thread, self._keepalive = self._keepalive, None
-        self._stop_keepalive.set()
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout=10)
-
-    def _keepalive_loop(self, stop: threading.Event) -> None:
-        """While idle, reset the server's idle timer every ``keepalive_interval`` seconds."""
-        while not stop.wait(self.keepalive_interval):
-            if self._busy or time.monotonic() - self._last_activity < self.keepalive_interval / 2:
-                continue
-            self.keep_alive_once()
+        self._keepalive.stop()
 
     def keep_alive_once(self) -> bool:
         """One keep-alive ping; a session found gone is remembered for the next cell."""
@@ -331,7 +292,7 @@ class NotebookSession:
         kind = kind or self.options.kind
         with self._lock:
             self._busy = True
-        display = self._progress(label) if not quiet else _NoProgress()
+        display = self._progress(label) if not quiet else NoProgress()
         statement: Statement | None = None
         try:
             try:
@@ -489,39 +450,3 @@ class NotebookSession:
             elapsed=time.monotonic() - self._created_at, statements=self._statements,
             high_concurrency_id=self._hc.id if self._hc else None,
             repl_id=target.repl_id, owned=self._owned)
-
-
-def _start_failure(current: Session | HighConcurrencySession) -> SessionFailed:
-    """The error for a session that failed to start: its reason and the end of its log."""
-    reason = current.fabric_error_message if isinstance(current, HighConcurrencySession) \
-        else current.error_message
-    message = f"Session {current.id} is {current.phase}" + (f": {reason}" if reason else "") + "."
-    lines = list(getattr(current, "log", ()))[-8:]
-    if lines:
-        message += " Last log lines:\n" + "\n".join(lines)
-    dead = str(current.state).lower() in ("dead", "killed")
-    cls = SessionDead if dead else SessionFailed
-    return cls(message, session_id=current.id, state=str(current.state), log=lines)
-
-
-class _NoProgress:
-    def update(self, *args: Any, **kwargs: Any) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
-_PHASE_WORDS = {
-    "queued": "queued (waiting for capacity)",
-    "libraryPackaging": "packaging libraries",
-    "acquiringSession": "acquiring a Spark session",
-    "not_started": "queued",
-    "starting": "starting Spark",
-    "AcquiringHighConcurrencySession": "acquiring a high-concurrency session",
-    "NotStarted": "queued",
-}
-
-
-def _phase_text(phase: str) -> str:
-    return _PHASE_WORDS.get(phase, phase)

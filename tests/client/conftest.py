@@ -15,8 +15,7 @@ from fabric_livy_magics.models import Session
 
 from faultproxy import FaultProxy
 
-WS = "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0"
-LH = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"
+from client_ids import LH, WS
 
 
 @pytest.fixture(scope="session")

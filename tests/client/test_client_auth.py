@@ -13,7 +13,7 @@ from fabric_livy_magics.endpoints import FabricEndpoint, LivyEndpoint
 from fabric_livy_magics.errors import AuthError
 from fabric_livy_magics.server.launcher import RunningServer, start_server
 
-from conftest import LH, WS
+from client_ids import LH, WS
 
 GOOD = "local-test-token-0123456789"
 STALE = "stale-token-abcdefghijkl"

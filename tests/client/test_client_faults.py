@@ -20,7 +20,7 @@ from fabric_livy_magics.client import LivyClient
 from fabric_livy_magics.endpoints import FabricEndpoint, LivyEndpoint
 from fabric_livy_magics.errors import LivyConnectionError, SessionNotFound, Throttled
 
-from conftest import LH, WS
+from client_ids import LH, WS
 
 STATEMENTS = r"/statements$"
 ONE_STATEMENT = r"/statements/\d+$"

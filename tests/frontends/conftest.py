@@ -52,7 +52,9 @@ class JupyterLab:
     root: Path
 
     def notebook_url(self, name: str) -> str:
-        return f"{self.url}/lab/tree/{name}?token={self.token}"
+        """The notebook alone in a fresh workspace of its own (no tabs restored from other tests)."""
+        workspace = name.replace(".", "-")
+        return f"{self.url}/lab/workspaces/{workspace}/tree/{name}?reset&token={self.token}"
 
 
 @pytest.fixture(scope="session")

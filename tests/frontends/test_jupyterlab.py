@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import nbformat
 from nbformat.v4 import new_code_cell, new_notebook
 
@@ -22,19 +24,7 @@ def test_livy_table_and_login_widget_render_in_jupyterlab(jupyterlab, browser, l
     _write_notebook(jupyterlab.root / "frontend.ipynb", livy_server.url)
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     try:
-        page.goto(jupyterlab.notebook_url("frontend.ipynb"), wait_until="domcontentloaded")
-        page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
-        # JupyterLab may ask which kernel to start: take the notebook's own (Python 3).
-        select = page.locator(".jp-Dialog button", has_text="Select")
-        try:
-            select.wait_for(timeout=10_000)
-            select.click()
-        except Exception:
-            pass  # no dialog: the kernel started by itself
-        page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle'], "
-                               "[data-status='idle']", timeout=60_000)
-        page.get_by_role("menuitem", name="Run", exact=True).click()
-        page.get_by_text("Run All Cells", exact=True).click()
+        _open_and_run_all(page, jupyterlab, "frontend.ipynb")
 
         table = page.locator(".jp-OutputArea-output table.dataframe")
         table.first.wait_for(timeout=180_000)
@@ -51,6 +41,52 @@ def test_livy_table_and_login_widget_render_in_jupyterlab(jupyterlab, browser, l
         page.screenshot(path=str(screenshots / "jupyterlab-livy-table-and-login.png"), full_page=True)
     except Exception:
         page.screenshot(path=str(screenshots / "jupyterlab-failure.png"), full_page=True)
+        raise
+    finally:
+        page.close()
+
+
+def _open_and_run_all(page, jupyterlab, name: str) -> None:
+    """Open a notebook, start its kernel (JupyterLab may ask which: take Python 3), run all."""
+    page.goto(jupyterlab.notebook_url(name), wait_until="domcontentloaded")
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
+    select = page.locator(".jp-Dialog button", has_text="Select")
+    try:
+        select.wait_for(timeout=10_000)
+        select.click()
+    except Exception:
+        pass  # no dialog: the kernel started by itself
+    page.get_by_text("Python 3 (ipykernel) | Idle").wait_for(timeout=60_000)
+    page.get_by_role("menuitem", name="Run", exact=True).click()
+    page.get_by_text("Run All Cells", exact=True).click()
+    # The first cell gets its execution count once the kernel took the request.
+    page.locator(".jp-InputPrompt", has_text="[1]:").first.wait_for(timeout=60_000)
+
+
+def test_progress_line_shows_while_a_statement_runs_and_clears_after(
+        jupyterlab, browser, livy_server, screenshots):
+    nb = new_notebook(cells=[
+        new_code_cell("%load_ext fabric_livy_magics"),
+        new_code_cell(f"%livy connect --url {livy_server.url}"),
+        new_code_cell("%%livy\nimport time\nfor step in range(4):\n"
+                      "    spark.range(2_000_000).selectExpr('sum(id)').collect()\n"
+                      "    time.sleep(1.5)\nprint('finished', step)"),
+    ])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, jupyterlab.root / "progress.ipynb")
+    page = browser.new_page(viewport={"width": 1400, "height": 700})
+    try:
+        _open_and_run_all(page, jupyterlab, "progress.ipynb")
+        progress = page.locator(".jp-OutputArea-output .fabric-livy-progress")
+        progress.first.wait_for(state="visible", timeout=120_000)
+        assert re.search(r"\d+\.\d s", progress.first.inner_text())  # elapsed time is shown
+        page.screenshot(path=str(screenshots / "jupyterlab-progress-running.png"), full_page=True)
+        page.locator(".jp-OutputArea-output", has_text="finished 3").first.wait_for(timeout=120_000)
+        page.wait_for_timeout(500)
+        assert page.locator(".jp-OutputArea-output .fabric-livy-progress").count() == 0
+        page.screenshot(path=str(screenshots / "jupyterlab-progress-done.png"), full_page=True)
+    except Exception:
+        page.screenshot(path=str(screenshots / "jupyterlab-progress-failure.png"), full_page=True)
         raise
     finally:
         page.close()

@@ -73,8 +73,9 @@ def test_quickstart_runs_through(kernel, request, livy_server):
     sql = _text(_cell_with(nb, "%%livy_sql"))
     assert "<table" in sql and "north" in sql and "revenue" in sql
     assert "datetime64" in _text(_cell_with(nb, "monthly.dtypes"))
-    plot = _cell_with(nb, "monthly.plot")
+    plot = _cell_with(nb, "chart.plot")
     assert any("image/png" in out.get("data", {}) for out in _outputs(plot))
+    assert not any(out["output_type"] == "stream" and "Warning" in out["text"] for out in _outputs(plot))
     failing = _cell_with(nb, "no_such_column")
     errors = [out for out in _outputs(failing) if out["output_type"] == "error"]
     assert errors and "no_such_column" in errors[0]["evalue"]

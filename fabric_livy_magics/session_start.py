@@ -1,0 +1,88 @@
+"""Waiting for a notebook's session to start, with a progress line naming Fabric's phases.
+
+A Fabric session can sit in queued, library packaging and acquiring for minutes before Livy's
+own ``starting``; the progress line says which, in words, and how long it has been. A session
+that fails to start becomes one error with the server's reason and the end of its log.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Iterator
+
+from fabric_livy_magics.errors import LivyTimeout, SessionDead, SessionFailed, SessionNotFound
+from fabric_livy_magics.models import HighConcurrencySession, Session, SessionId
+from fabric_livy_magics.polling import Deadline
+
+__all__ = ["poll_ready", "start_failure", "phase_text", "NoProgress"]
+
+
+def poll_ready(fetch: Callable[[], Any], session_id: SessionId, display: Any, *,
+               intervals: Iterator[float], start_timeout: float | None,
+               accept_busy: bool = False, not_found_grace: float = 15.0) -> Any:
+    """Poll ``fetch`` until the session is ready, redrawing the phase and elapsed time.
+
+    A 404 in the first ``not_found_grace`` seconds is Fabric not having registered the
+    session yet. Failure raises SessionDead/SessionFailed with the server's reason."""
+    deadline = Deadline(start_timeout)
+    grace = Deadline(not_found_grace)
+    phase = "submitted"
+    while True:
+        try:
+            current = fetch()
+        except SessionNotFound:
+            if grace.expired or deadline.expired:
+                raise
+            current = None
+        if current is not None:
+            phase = current.phase
+            ready = current.is_ready if (accept_busy or isinstance(current, HighConcurrencySession)) \
+                else str(current.state) == "idle"
+            if ready:
+                return current
+            if current.has_failed:
+                raise start_failure(current)
+        display.update(None, phase_text(phase))
+        if deadline.expired:
+            raise LivyTimeout(
+                f"Session {session_id} was not ready after {start_timeout:g} s (last phase: "
+                f"{phase}). Wait with `%livy attach {session_id}`, or `%livy restart`.")
+        deadline.sleep(next(intervals))
+
+
+def start_failure(current: Session | HighConcurrencySession) -> SessionFailed:
+    """The error for a session that failed to start: its reason and the end of its log."""
+    reason = current.fabric_error_message if isinstance(current, HighConcurrencySession) \
+        else current.error_message
+    message = f"Session {current.id} is {current.phase}" + (f": {reason}" if reason else "") + "."
+    lines = list(getattr(current, "log", ()))[-8:]
+    if lines:
+        message += " Last log lines:\n" + "\n".join(lines)
+    dead = str(current.state).lower() in ("dead", "killed")
+    cls = SessionDead if dead else SessionFailed
+    return cls(message, session_id=current.id, state=str(current.state), log=lines)
+
+
+class NoProgress:
+    """A progress display that shows nothing (quiet runs)."""
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+_PHASE_WORDS = {
+    "queued": "queued (waiting for capacity)",
+    "libraryPackaging": "packaging libraries",
+    "acquiringSession": "acquiring a Spark session",
+    "not_started": "queued",
+    "starting": "starting Spark",
+    "AcquiringHighConcurrencySession": "acquiring a high-concurrency session",
+    "NotStarted": "queued",
+}
+
+
+def phase_text(phase: str) -> str:
+    """A start-up phase in words a person understands."""
+    return _PHASE_WORDS.get(phase, phase)
