@@ -6,12 +6,24 @@ Start time is POST /sessions until the session reports ``idle``. The round trip 
 until a GET sees it ``available`` (polling without sleeping); the server-side execution time
 (``completed - started``) is printed next to it. Memory is the RSS of each session process plus
 its JVM (psutil), measured after the statements ran.
+
+Each figure is printed as a ratio against a baseline measured in the same run:
+- start: a bare PySpark process (a fresh ``python`` doing ``SparkSession.builder.master(<same
+  master>).getOrCreate()`` with the server's ``spark.ui.enabled=false``, then ``range(10).count()``),
+  timed from spawn to the end of that action; compared with POST-until-idle, and with
+  POST-until-idle plus the session's first ``spark.range(10).count()``;
+- round trip: ``GET /version`` on the same kept-alive connection (HTTP and the server's event loop
+  without a session);
+- memory: the RSS of that bare process (Python + JVM) after its action.
 """
 
 from __future__ import annotations
 
 import argparse
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 
 import psutil
@@ -32,10 +44,48 @@ def _session_rss(server_pid: int, session_id: int) -> tuple[float, float]:
         except psutil.Error:
             continue
         if "fabric_livy_magics.server.repl" in cmd and cmd[cmd.index("--session-id") + 1] == str(session_id):
-            python = child.memory_info().rss
-            jvm = sum(p.memory_info().rss for p in child.children(recursive=True))
-            return python / 2**20, jvm / 2**20
+            return _tree_rss(child.pid)
     raise RuntimeError(f"no process for session {session_id}")
+
+
+BARE_PYSPARK = """\
+import sys
+from pyspark.sql import SparkSession
+spark = SparkSession.builder.master(sys.argv[1]).config("spark.ui.enabled", "false").getOrCreate()
+assert spark.range(10).count() == 10
+print("ready", flush=True)
+sys.stdin.readline()
+spark.stop()
+"""
+
+
+def _tree_rss(pid: int) -> tuple[float, float]:
+    proc = psutil.Process(pid)
+    return proc.memory_info().rss / 2**20, sum(p.memory_info().rss for p in proc.children(recursive=True)) / 2**20
+
+
+def bare_pyspark(master: str) -> tuple[float, float, float]:
+    """Seconds from spawn to the end of one action, and the RSS (Python, JVM) in MiB after it."""
+    with tempfile.TemporaryDirectory(prefix="bare-pyspark-") as cwd:
+        t0 = time.perf_counter()
+        child = subprocess.Popen(  # noqa: S603 - our own interpreter
+            [sys.executable, "-c", BARE_PYSPARK, master], cwd=cwd, text=True,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        )
+        try:
+            assert child.stdout is not None and child.stdin is not None
+            if child.stdout.readline().strip() != "ready":
+                raise RuntimeError(f"bare PySpark failed (exit {child.wait(timeout=60)})")
+            elapsed = time.perf_counter() - t0
+            python_mb, jvm_mb = _tree_rss(child.pid)
+            child.stdin.write("\n")
+            child.stdin.flush()
+            child.wait(timeout=60)
+        finally:
+            if child.poll() is None:
+                child.kill()
+                child.wait(timeout=10)
+    return elapsed, python_mb, jvm_mb
 
 
 def main() -> int:
@@ -44,10 +94,22 @@ def main() -> int:
     parser.add_argument("--statements", type=int, default=200, help="trivial statements per session")
     parser.add_argument("--master", default="local[2]")
     args = parser.parse_args()
+    bare_s, bare_python_mb, bare_jvm_mb = bare_pyspark(args.master)
+    bare_mb = bare_python_mb + bare_jvm_mb
+    print(f"baseline bare PySpark ({args.master}): start + one action {bare_s:.2f} s,"
+          f" RSS python {bare_python_mb:.0f} MiB + JVM {bare_jvm_mb:.0f} MiB = {bare_mb:.0f} MiB")
     server = start_server(port=0, master=args.master)
     http = requests.Session()
     base = server.url
     try:
+        versions = []
+        for _ in range(args.statements):
+            t1 = time.perf_counter()
+            http.get(f"{base}/version", timeout=10).raise_for_status()
+            versions.append((time.perf_counter() - t1) * 1000)
+        version_ms = statistics.median(versions)
+        print(f"baseline GET /version over {args.statements} (kept-alive): median {version_ms:.2f} ms,"
+              f" p95 {_pct(versions, 0.95):.2f} ms")
         for n in range(args.sessions):
             t0 = time.perf_counter()
             sid = http.post(f"{base}/sessions", json={"kind": "pyspark"}, timeout=10).json()["id"]
@@ -57,6 +119,7 @@ def main() -> int:
             http.post(f"{base}/sessions/{sid}/statements", json={"code": "spark.range(10).count()"}, timeout=10)
             while http.get(f"{base}/sessions/{sid}/state", timeout=10).json()["state"] != "idle":
                 time.sleep(0.02)
+            first_action_s = time.perf_counter() - t0
             round_trips, server_side = [], []
             for _ in range(args.statements):
                 t1 = time.perf_counter()
@@ -69,13 +132,18 @@ def main() -> int:
                 server_side.append(body["completed"] - body["started"])
                 assert body["output"]["data"]["text/plain"] == "2"
             python_mb, jvm_mb = _session_rss(server.pid, sid)
-            print(f"session {n}: start {start_s:.2f} s")
+            round_trip_ms = statistics.median(round_trips)
+            print(f"session {n}: start (POST until idle) {start_s:.2f} s = {start_s / bare_s:.2f}x bare PySpark;"
+                  f" until its first action done {first_action_s:.2f} s = {first_action_s / bare_s:.2f}x")
             print(
-                f"  trivial statement round trip over {args.statements}: median {statistics.median(round_trips):.2f} ms,"
+                f"  trivial statement round trip over {args.statements}: median {round_trip_ms:.2f} ms"
+                f" = {round_trip_ms / version_ms:.1f}x GET /version,"
                 f" p95 {_pct(round_trips, 0.95):.2f} ms (execution inside the session: median"
                 f" {statistics.median(server_side):.1f} ms, p95 {_pct(server_side, 0.95):.1f} ms)"
             )
-            print(f"  memory (RSS): session python {python_mb:.0f} MiB + JVM {jvm_mb:.0f} MiB = {python_mb + jvm_mb:.0f} MiB")
+            session_mb = python_mb + jvm_mb
+            print(f"  memory (RSS): session python {python_mb:.0f} MiB + JVM {jvm_mb:.0f} MiB = {session_mb:.0f} MiB"
+                  f" = {session_mb / bare_mb:.2f}x bare PySpark")
         server_rss = psutil.Process(server.pid).memory_info().rss / 2**20
         print(f"server process RSS: {server_rss:.0f} MiB")
     finally:

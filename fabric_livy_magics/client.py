@@ -323,6 +323,25 @@ class LivyClient(StatementSubmission, HighConcurrencyCalls):
         self._remember(target, statements)
         return statements
 
+    def complete(self, session: SessionLike, code: str, *, kind: str = "pyspark",
+                 cursor: int | None = None) -> list[str]:
+        """Livy's ``/completion``: candidates for ``code`` at ``cursor`` (default: its end).
+
+        Only plain Livy sessions have the route (``endpoint.supports_completion_route``)."""
+        if not self.endpoint.supports_completion_route:
+            raise ConfigurationError("This endpoint has no completion route (Fabric's API lacks one).")
+        target = self._target(session)
+        data = self._call("POST", self.endpoint.completion_url(target.session_id),
+                          body={"code": code, "kind": kind,
+                                "cursor": len(code) if cursor is None else cursor},
+                          what=f"complete code in session {target}", not_found=SessionNotFound,
+                          repeatable_post=True)
+        candidates = data.get("candidates") if isinstance(data, dict) else None
+        if not isinstance(candidates, list):
+            raise MalformedResponse(f"{self.endpoint.completion_url(target.session_id)} answered "
+                                    "without a 'candidates' list.")
+        return [str(item) for item in candidates]
+
     def cancel_statement(self, session: SessionLike, statement_id: int) -> str:
         """Ask the server to cancel; returns its message (e.g. ``canceled``). Safe to repeat."""
         target = self._target(session)

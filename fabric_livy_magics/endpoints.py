@@ -72,6 +72,8 @@ class Endpoint:
     supports_high_concurrency: ClassVar[bool] = False
     #: Fabric has no /log or /state routes; logs come in the session object.
     supports_log_route: ClassVar[bool] = True
+    #: Livy's ``POST sessions/{id}/completion``; Fabric's API has no such route.
+    supports_completion_route: ClassVar[bool] = True
 
     @property
     def root(self) -> str:
@@ -97,6 +99,9 @@ class Endpoint:
 
     def session_state_url(self, session_id: SessionId) -> str:
         return f"{self.session_url(session_id)}/state"
+
+    def completion_url(self, session_id: SessionId) -> str:
+        return f"{self.session_url(session_id)}/completion"
 
     def reset_timeout_url(self, session_id: SessionId) -> str:
         return f"{self.session_url(session_id)}/reset-timeout"
@@ -198,6 +203,7 @@ class FabricEndpoint(Endpoint):
     supports_source_id: ClassVar[bool] = True
     supports_high_concurrency: ClassVar[bool] = True
     supports_log_route: ClassVar[bool] = False
+    supports_completion_route: ClassVar[bool] = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "workspace_id", _check_guid(self.workspace_id, "workspace id"))

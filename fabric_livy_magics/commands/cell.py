@@ -180,8 +180,8 @@ def complete_remote(shell: Any, code: str, cursor_pos: int) -> tuple[list[str], 
 
     Returns ``(matches, start, end)`` as a kernel's ``do_complete`` needs. Never starts a
     session: before the first cell there is nothing remote to complete from, so it answers no
-    matches. Works on Livy and Fabric alike (it runs a tiny statement; Fabric has no
-    completion route)."""
+    matches. Uses Livy's ``/completion`` route where the server has one; on Fabric, which has
+    none, it runs a tiny statement instead."""
     import re
 
     state = state_of(shell)
@@ -192,6 +192,10 @@ def complete_remote(shell: Any, code: str, cursor_pos: int) -> tuple[list[str], 
     start = cursor_pos - len(text)
     if session is None or not session.started or not text:
         return [], start, cursor_pos
+    target = session.target
+    if target is not None and not target.is_repl and session.client.endpoint.supports_completion_route:
+        candidates = session.client.complete(target, head, kind="pyspark", cursor=cursor_pos)
+        return [str(m).rstrip("(") for m in candidates], start, cursor_pos
     output = session.run_text(_COMPLETE_CODE.replace("PAYLOAD", repr(json.dumps(text))))
     try:
         matches = json.loads(output.strip().splitlines()[-1])

@@ -5,8 +5,9 @@ booting) → running (the user's code runs: the JVM started its Python driver, o
 "Running Spark version") → success (exit 0) / dead (non-zero exit) / killed (cancelled).
 
 Each job runs in its own process group, so cancelling it signals the wrapper script, the JVM and
-the Python driver together (SIGTERM, then SIGKILL); a psutil snapshot of descendants catches
-anything that left the group. A cancelled batch stays listed as ``killed`` with its log, in both
+the Python driver together (SIGTERM, then SIGKILL; see ``children.end_process_group``). A job runs
+in its file's directory, so relative paths in the script work; its SQL warehouse goes to a private
+directory of the server (``children.WorkDirs``). A cancelled batch stays listed as ``killed`` with its log, in both
 URL shapes (Apache Livy forgets it instead; Fabric keeps it).
 """
 
@@ -15,7 +16,6 @@ from __future__ import annotations
 import collections
 import os
 import re
-import signal
 import subprocess
 import sys
 import threading
@@ -27,13 +27,13 @@ from urllib.parse import unquote, urlsplit
 
 import psutil
 
+from fabric_livy_magics.server.children import WorkDirs, child_env, descendants, end_process_group, spark_conf
+from fabric_livy_magics.server.config import ServerConfig
 from fabric_livy_magics.server.errors import ApiError
-from fabric_livy_magics.server.sessions import ServerConfig, iso_now
+from fabric_livy_magics.server.lifecycle import Tracked, iso_now, launch
 
 __all__ = ["Batch", "BatchRegistry", "spark_submit_path"]
 
-ENDED = frozenset({"success", "dead", "killed", "error"})
-MAX_LOG_LINES = 10000
 MAX_BATCHES_KEPT = 1000
 STOP_GRACE = 5.0
 _RUNNING_MARKERS = ("SparkContext: Running Spark version", "Running Spark version")
@@ -84,34 +84,27 @@ def _local_file(value: str, what: str) -> str:
 
 
 @dataclass
-class Batch:
+class Batch(Tracked):
     id: int
     guid: str
     name: str | None
     file: str
     request: dict[str, Any]
     tags: dict[str, str]
-    state: str = "not_started"
-    state_times: dict[str, str] = field(default_factory=dict)
     app_id: str | None = None
-    error_message: str | None = None
     exit_code: int | None = None
     popen: subprocess.Popen[bytes] | None = None
-    log: collections.deque[str] = field(default_factory=lambda: collections.deque(maxlen=MAX_LOG_LINES))
     submitted_at: str = field(default_factory=iso_now)
     cancel_requested: bool = False
     cancellation_reason: str | None = None
-
-    @property
-    def ended(self) -> bool:
-        return self.state in ENDED
 
 
 class BatchRegistry:
     """All batches of the server; every method is short and runs under one lock."""
 
-    def __init__(self, config: ServerConfig) -> None:
+    def __init__(self, config: ServerConfig, workdirs: WorkDirs) -> None:
         self.config = config
+        self.workdirs = workdirs
         self._lock = threading.RLock()
         self._by_id: dict[int, Batch] = {}
         self._by_guid: dict[str, Batch] = {}
@@ -139,7 +132,6 @@ class BatchRegistry:
         file = _local_file(spec["file"], "Batch file")
         for key, _ in _LIST_OPTIONS:
             spec[key] = [_local_file(v, f"'{key}' entry") for v in spec.get(key) or []]
-        argv = self._argv(file, spec)
         with self._lock:
             if self._closed.is_set():
                 raise ApiError(503, "The server is shutting down.", "ServiceUnavailable")
@@ -150,16 +142,15 @@ class BatchRegistry:
             self._next_id += 1
             self._by_id[batch.id] = batch
             self._by_guid[batch.guid] = batch
-            self._set_state(batch, "not_started")
+            batch.set_state("not_started")
             self._forget_oldest()
-        self._launch(batch, argv)
+        self._launch(batch, self._argv(file, spec, self.workdirs.new(f"batch-{batch.id}")))
         return batch
 
-    def _argv(self, file: str, spec: dict[str, Any]) -> list[str]:
+    def _argv(self, file: str, spec: dict[str, Any], workdir: Path) -> list[str]:
         argv = [spark_submit_path(), "--master", self.config.master]
         argv += ["--name", spec.get("name") or f"livy-batch-{Path(file).name}"]
-        conf = {"spark.ui.enabled": "false", "spark.sql.shuffle.partitions": "4", **self.config.spark_conf}
-        conf.update({k: v for k, v in (spec.get("conf") or {}).items() if k.startswith("spark.")})
+        conf = spark_conf(workdir, self.config.spark_conf, spec.get("conf") or {})
         conf.pop("spark.master", None)  # the server's --master decides where jobs run
         for key, value in conf.items():
             argv += ["--conf", f"{key}={value}"]
@@ -174,30 +165,22 @@ class BatchRegistry:
         return [*argv, file, *(spec.get("args") or [])]
 
     def _launch(self, batch: Batch, argv: list[str]) -> None:
-        env = dict(os.environ)
-        env.setdefault("PYSPARK_PYTHON", sys.executable)
+        env = child_env(PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
         env.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
-        env.setdefault("MPLBACKEND", "Agg")
-        env["PYTHONUNBUFFERED"] = "1"
-        env.pop("FABRIC_LIVY_SERVE_TOKEN", None)
-        bindir = os.path.dirname(sys.executable)
-        env["PATH"] = bindir + os.pathsep + env.get("PATH", "")
         self._append_log(batch, "$ spark-submit " + " ".join(argv[1:]))
-        try:
-            popen = subprocess.Popen(  # noqa: S603 - PySpark's own spark-submit, argv list
+
+        def start() -> subprocess.Popen[bytes]:
+            return subprocess.Popen(  # noqa: S603 - PySpark's own spark-submit, argv list
                 argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                 start_new_session=True, env=env, cwd=str(Path(batch.file).parent),
             )
-        except OSError as exc:
-            with self._lock:
-                batch.error_message = f"could not start spark-submit: {exc}"
-                self._append_log(batch, batch.error_message)
-                self._set_state(batch, "dead")
-            return
-        with self._lock:
+
+        def attach(popen: subprocess.Popen[bytes]) -> None:
             batch.popen = popen
-            if batch.state == "not_started":
-                self._set_state(batch, "starting")
+
+        popen = launch(batch, self._lock, start, attach, what="spark-submit", failed_state="dead")
+        if popen is None:
+            return
         readers = [threading.Thread(target=self._read, args=(batch, stream), daemon=True, name=f"batch-{batch.id}-log")
                    for stream in (popen.stdout, popen.stderr)]
         for thread in readers:
@@ -217,7 +200,7 @@ class BatchRegistry:
                     if match:
                         batch.app_id = match.group(1)
                 if batch.state == "starting" and any(m in line for m in _RUNNING_MARKERS):
-                    self._set_state(batch, "running")
+                    batch.set_state("running")
 
     def _watch(self, batch: Batch, popen: subprocess.Popen[bytes], readers: list[threading.Thread]) -> None:
         """Mark ``running`` once the driver's Python runs; record the exit as the final state."""
@@ -225,7 +208,7 @@ class BatchRegistry:
             if batch.state == "starting" and _driver_started(popen.pid):
                 with self._lock:
                     if batch.state == "starting":
-                        self._set_state(batch, "running")
+                        batch.set_state("running")
             try:
                 popen.wait(timeout=0.2)
             except subprocess.TimeoutExpired:
@@ -239,12 +222,12 @@ class BatchRegistry:
             if batch.ended:
                 return
             if batch.cancel_requested:
-                self._set_state(batch, "killed")
+                batch.set_state("killed")
             elif code == 0:
-                self._set_state(batch, "success")
+                batch.set_state("success")
             else:
                 batch.error_message = _failure_reason(batch.log, code)
-                self._set_state(batch, "dead")
+                batch.set_state("dead")
 
     # -- cancel / shutdown ------------------------------------------------------------------
     def cancel(self, batch: Batch) -> None:
@@ -256,13 +239,13 @@ class BatchRegistry:
             batch.cancellation_reason = "Cancelled by a DELETE request."
             popen = batch.popen
             if popen is None:
-                self._set_state(batch, "killed")
+                batch.set_state("killed")
                 return
         _kill_group(popen)
         with self._lock:
             if not batch.ended:
                 self._append_log(batch, "batch cancelled")
-                self._set_state(batch, "killed")
+                batch.set_state("killed")
 
     def shutdown(self) -> None:
         """Kill every running batch (server exit); nothing outlives the server."""
@@ -276,13 +259,9 @@ class BatchRegistry:
             thread.join(timeout=STOP_GRACE + 10)
 
     # -- internals (lock held) --------------------------------------------------------------
-    def _set_state(self, batch: Batch, state: str) -> None:
-        batch.state = state
-        batch.state_times[state] = iso_now()
-
     def _append_log(self, batch: Batch, line: str) -> None:
         with self._lock:
-            batch.log.append(line)
+            batch.append_log(line)
 
     def _forget_oldest(self) -> None:
         ended = [b for b in self._by_id.values() if b.ended]
@@ -322,32 +301,9 @@ def _failure_reason(log: collections.deque[str], code: int) -> str:
 
 
 def _kill_group(popen: subprocess.Popen[bytes]) -> None:
-    """SIGTERM the group (JVM shutdown hooks stop Spark), then SIGKILL whatever is left."""
+    """End the job: its wrapper script, JVM and Python driver, even those that left the group."""
     try:
-        tree = [psutil.Process(popen.pid), *psutil.Process(popen.pid).children(recursive=True)]
+        tree = [psutil.Process(popen.pid), *descendants(popen.pid)]
     except psutil.Error:
         tree = []
-    for sig, wait in ((signal.SIGTERM, STOP_GRACE), (signal.SIGKILL, STOP_GRACE)):
-        try:
-            os.killpg(popen.pid, sig)
-        except (ProcessLookupError, PermissionError):
-            pass
-        for proc in tree:
-            try:
-                proc.send_signal(sig)
-            except psutil.Error:
-                pass
-        _, alive = psutil.wait_procs([p for p in tree if _running(p)], timeout=wait)
-        try:
-            popen.wait(timeout=1.0 if not alive else 0.1)
-        except subprocess.TimeoutExpired:
-            pass
-        if not alive and popen.poll() is not None:
-            return
-
-
-def _running(proc: psutil.Process) -> bool:
-    try:
-        return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
-    except psutil.Error:
-        return False
+    end_process_group(popen, tree, wait=STOP_GRACE)

@@ -1,29 +1,61 @@
 """Request bodies of both URL shapes, checked into plain dicts with one-line 400 messages.
 
 The Livy shape rejects unknown fields (as Livy's Jackson mapping does); the Fabric shape ignores
-them. Kinds: ``pyspark`` (alias ``python``) and ``sql`` run; ``spark`` and ``sparkr`` are refused.
+them. Session and batch requests share one field checker (``_checked``) over a ``Fields`` table.
+Kinds: ``pyspark`` (alias ``python``) and ``sql`` run; ``spark`` and ``sparkr`` are refused.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from fabric_livy_magics.server.errors import ApiError
 
-__all__ = ["parse_duration", "parse_json", "session_request", "statement_request", "completion_request"]
+__all__ = ["batch_request", "completion_request", "parse_duration", "parse_json", "session_request", "statement_request"]
 
 RUNNABLE_KINDS = {"pyspark": "pyspark", "python": "pyspark", "sql": "sql"}
 REFUSED_KINDS = {"spark": "Scala", "sparkr": "R"}
 SESSION_KINDS = {*RUNNABLE_KINDS, "shared"}
 
-_STR = ("kind", "proxyUser", "driverMemory", "executorMemory", "queue", "name", "ttl")
-_INT = ("driverCores", "executorCores", "numExecutors", "heartbeatTimeoutInSecond")
-_STR_LIST = ("jars", "pyFiles", "files", "archives")
-_MAPS = ("conf", "tags")
-LIVY_SESSION_FIELDS = frozenset({*_STR, *_INT, *_STR_LIST, "conf"})
-FABRIC_SESSION_FIELDS = frozenset({*_STR, *_INT, *_STR_LIST, *_MAPS, "sessionTag"})
+
+
+@dataclass(frozen=True)
+class Fields:
+    """The fields a request takes, by type; ``fabric_only`` ones are unknown to the Livy shape."""
+
+    what: str
+    strings: frozenset[str]
+    ints: frozenset[str]
+    lists: frozenset[str]
+    maps: frozenset[str]
+    fabric_only: frozenset[str]
+    list_items: tuple[type, ...] = (str,)
+
+    def allowed(self, *, livy: bool) -> frozenset[str]:
+        every = self.strings | self.ints | self.lists | self.maps
+        return every - self.fabric_only if livy else every
+
+
+SESSION_FIELDS = Fields(
+    what="session",
+    strings=frozenset({"kind", "proxyUser", "driverMemory", "executorMemory", "queue", "name", "ttl", "sessionTag"}),
+    ints=frozenset({"driverCores", "executorCores", "numExecutors", "heartbeatTimeoutInSecond"}),
+    lists=frozenset({"jars", "pyFiles", "files", "archives"}),
+    maps=frozenset({"conf", "tags"}),
+    fabric_only=frozenset({"sessionTag", "tags"}),
+)
+BATCH_FIELDS = Fields(
+    what="batch",
+    strings=frozenset({"file", "proxyUser", "className", "driverMemory", "executorMemory", "queue", "name"}),
+    ints=frozenset({"driverCores", "executorCores", "numExecutors"}),
+    lists=frozenset({"args", "jars", "pyFiles", "files", "archives"}),
+    maps=frozenset({"conf", "tags"}),
+    fabric_only=frozenset({"tags"}),
+    list_items=(str, int, float),  # spark-submit arguments may be numbers; they are passed as text
+)
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|sec|m|min|h|d)?\s*$", re.IGNORECASE)
 _UNITS = {None: 1.0, "ms": 0.001, "s": 1.0, "sec": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
 
@@ -69,37 +101,50 @@ def _check_kind(kind: Any, *, session: bool) -> str | None:
     return "pyspark" if lowered == "python" else lowered
 
 
-def session_request(body: dict[str, Any], *, livy: bool) -> dict[str, Any]:
-    """Checked session (or high-concurrency session) request; adds ``ttl_seconds`` when given."""
-    allowed = LIVY_SESSION_FIELDS if livy else FABRIC_SESSION_FIELDS
+def _checked(body: dict[str, Any], fields: Fields, *, livy: bool) -> dict[str, Any]:
+    """The known, non-null fields of ``body``, type-checked; maps get string values."""
+    allowed = fields.allowed(livy=livy)
     if livy:
         unknown = sorted(set(body) - allowed)
         if unknown:
-            raise ApiError(400, f"Unrecognized field(s) {', '.join(map(repr, unknown))} in the session request.", "InvalidRequest")
+            raise ApiError(400, f"Unrecognized field(s) {', '.join(map(repr, unknown))} in the {fields.what} request.", "InvalidRequest")
     spec: dict[str, Any] = {}
     for key, value in body.items():
         if key not in allowed or value is None:
             continue
-        if key in _STR or key == "sessionTag":
-            if not isinstance(value, str):
-                raise ApiError(400, f"'{key}' must be a string, not {type(value).__name__}.", "InvalidRequest")
-        elif key in _INT:
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise ApiError(400, f"'{key}' must be an integer, not {type(value).__name__}.", "InvalidRequest")
-        elif key in _STR_LIST:
-            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        if key in fields.strings and not isinstance(value, str):
+            raise ApiError(400, f"'{key}' must be a string, not {type(value).__name__}.", "InvalidRequest")
+        if key in fields.ints and (isinstance(value, bool) or not isinstance(value, int)):
+            raise ApiError(400, f"'{key}' must be an integer, not {type(value).__name__}.", "InvalidRequest")
+        if key in fields.lists:
+            if not isinstance(value, list) or not all(isinstance(v, fields.list_items) for v in value):
                 raise ApiError(400, f"'{key}' must be a list of strings.", "InvalidRequest")
-        elif key in _MAPS:
+            value = [str(v) for v in value]
+        if key in fields.maps:
             if not isinstance(value, dict) or not all(isinstance(v, (str, int, float, bool)) for v in value.values()):
                 raise ApiError(400, f"'{key}' must be an object of string values.", "InvalidRequest")
             value = {str(k): (str(v).lower() if isinstance(v, bool) else str(v)) for k, v in value.items()}
         spec[key] = value
+    return spec
+
+
+def session_request(body: dict[str, Any], *, livy: bool) -> dict[str, Any]:
+    """Checked session (or high-concurrency session) request; adds ``ttl_seconds`` when given."""
+    spec = _checked(body, SESSION_FIELDS, livy=livy)
     spec["kind"] = _check_kind(spec.get("kind"), session=True)
     if "ttl" in spec:
         try:
             spec["ttl_seconds"] = parse_duration(spec["ttl"])
         except ValueError as exc:
             raise ApiError(400, f"Bad 'ttl': {exc}.", "InvalidRequest") from None
+    return spec
+
+
+def batch_request(body: dict[str, Any], *, livy: bool) -> dict[str, Any]:
+    """The checked batch request; ``file`` is required (the ``.py`` or ``.jar`` to run)."""
+    spec = _checked(body, BATCH_FIELDS, livy=livy)
+    if not spec.get("file", "").strip():
+        raise ApiError(400, "'file' is required: the path of the .py or .jar file to run.", "InvalidRequest")
     return spec
 
 

@@ -64,7 +64,7 @@ def _fail(message: str) -> int:
 def serve(args: argparse.Namespace) -> int:
     """Check the options, bind, print the listening line, serve until a signal, stop every session."""
     from fabric_livy_magics.server.bodies import parse_duration
-    from fabric_livy_magics.server.sessions import ServerConfig
+    from fabric_livy_magics.server.config import ServerConfig
 
     token = args.token or os.environ.pop(TOKEN_ENV, None) or None
     if not _is_loopback(args.host) and not (args.allow_remote and token):

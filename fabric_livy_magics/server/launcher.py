@@ -106,8 +106,13 @@ def start_server(
     *,
     remember: bool = False,
     timeout: float = START_TIMEOUT,
+    cwd: str | os.PathLike[str] | None = None,
 ) -> RunningServer:
-    """Start ``python -m fabric_livy_magics.server serve`` on loopback and wait until it listens."""
+    """Start ``python -m fabric_livy_magics.server serve`` on loopback and wait until it listens.
+
+    ``cwd`` is the server's working directory (default: ours); relative paths in session code
+    resolve against it.
+    """
     args = [sys.executable, "-m", "fabric_livy_magics.server", "serve", "--host", "127.0.0.1", "--port", str(port)]
     if master:
         args += ["--master", master]
@@ -122,7 +127,7 @@ def start_server(
     path = Path(log_path)
     with open(path, "ab") as log:
         popen = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log, env=env, start_new_session=True
+            args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log, env=env, start_new_session=True, cwd=cwd
         )
     url = _wait_for_listening(popen, timeout, path)
     server = RunningServer(url=url, pid=popen.pid, log_path=path, token=token, _popen=popen)

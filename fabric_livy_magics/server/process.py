@@ -1,7 +1,7 @@
 """One session process seen from the server: spawn, talk JSON lines, collect its log, stop it.
 
 Each child runs in its own process group (with its JVM), so stopping it can signal the whole
-group; the psutil snapshot of descendants catches anything that left the group.
+group (see ``children.end_process_group``).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import IO, Any
 
 import psutil
 
+from fabric_livy_magics.server.children import child_env, descendants, end_process_group
 __all__ = ["SessionProcess"]
 
 REPL_MODULE = "fabric_livy_magics.server.repl"
@@ -43,12 +44,7 @@ class SessionProcess:
         self._write_lock = threading.Lock()
         to_child_r, to_child_w = os.pipe()
         from_child_r, from_child_w = os.pipe()
-        env = dict(os.environ)
-        env["FABRIC_LIVY_SESSION_CONF"] = json.dumps(conf)
-        env.setdefault("MPLBACKEND", "Agg")
-        env["PYTHONUNBUFFERED"] = "1"
-        env.setdefault("PYSPARK_PYTHON", sys.executable)  # executors on a cluster need our pyspark
-        env.pop("FABRIC_LIVY_SERVE_TOKEN", None)
+        env = child_env(FABRIC_LIVY_SESSION_CONF=json.dumps(conf))
         argv = [
             sys.executable, "-m", REPL_MODULE,
             "--in-fd", str(to_child_r), "--out-fd", str(from_child_w),
@@ -119,10 +115,7 @@ class SessionProcess:
         return self.popen.poll() is None
 
     def descendants(self) -> list[psutil.Process]:
-        try:
-            return psutil.Process(self.pid).children(recursive=True)
-        except psutil.Error:
-            return []
+        return descendants(self.pid)
 
     def stop(self, grace: float = 10.0) -> None:
         """Ask the child to stop Spark and exit; then SIGTERM, then SIGKILL its whole group."""
@@ -133,23 +126,7 @@ class SessionProcess:
                 self.popen.wait(timeout=grace)
             except subprocess.TimeoutExpired:
                 pass
-        for sig, wait in ((signal.SIGTERM, 3.0), (signal.SIGKILL, 3.0)):
-            if not self.alive() and not any(_running(p) for p in tree):
-                break
-            try:
-                os.killpg(self.pid, sig)
-            except (ProcessLookupError, PermissionError):
-                pass
-            for proc in tree:
-                try:
-                    proc.send_signal(sig)
-                except psutil.Error:
-                    pass
-            psutil.wait_procs([p for p in tree if _running(p)], timeout=wait)
-            try:
-                self.popen.wait(timeout=wait)
-            except subprocess.TimeoutExpired:
-                pass
+        end_process_group(self.popen, tree, wait=3.0)
         try:
             self._to_child.close()
         except OSError:
@@ -161,10 +138,3 @@ class SessionProcess:
             os.killpg(self.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
-
-
-def _running(proc: psutil.Process) -> bool:
-    try:
-        return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
-    except psutil.Error:
-        return False

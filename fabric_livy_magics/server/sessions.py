@@ -7,116 +7,38 @@ starts waits, and a waiting one cancels at once); the child runs one at a time.
 
 A deleted session leaves the registry at once (Livy answers 404 afterwards); a session whose
 process died, failed to start or idled past its TTL stays listed as ``dead``/``error`` with its log.
+A session (``records.py``) has REPLs (namespaces with their own statement numbers): ``default``,
+plus one per high-concurrency session sharing it (``high_concurrency.py``). Each session process gets a private
+directory for Spark's warehouse (``children.WorkDirs``), removed when the server stops.
 """
 
 from __future__ import annotations
 
 import collections
-import datetime as _dt
 import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
+from fabric_livy_magics.server.children import WorkDirs, spark_conf
+from fabric_livy_magics.server.config import ServerConfig
 from fabric_livy_magics.server.errors import ApiError
+from fabric_livy_magics.server.lifecycle import launch, now_ms
 from fabric_livy_magics.server.process import SessionProcess
+from fabric_livy_magics.server.records import Repl, Session, Statement
 
-__all__ = ["HCSession", "Registry", "Repl", "ServerConfig", "Session", "Statement"]
+__all__ = ["Registry", "Repl", "ServerConfig", "Session", "Statement"]
 
-ENDED = frozenset({"dead", "killed", "error", "success"})
 MAX_STATEMENTS = 1000
-MAX_LOG_LINES = 10000
 DEFAULT_REPL = "default"
-REPLS_PER_HC_SESSION = 5
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
-
-
-def iso_now() -> str:
-    return _dt.datetime.now(_dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-@dataclass(frozen=True)
-class ServerConfig:
-    """Server-wide settings from ``fabric-livy serve``."""
-
-    master: str = "local[*]"
-    session_ttl: float | None = None
-    max_sessions: int = 8
-    spark_conf: dict[str, str] = field(default_factory=dict)
-    sql_max_rows: int = 1000
-    stop_grace: float = 10.0
-
-
-@dataclass
-class Statement:
-    id: int
-    code: str
-    kind: str
-    source_id: str | None = None
-    state: str = "waiting"
-    output: dict[str, Any] | None = None
-    progress: float = 0.0
-    started: int = 0
-    completed: int = 0
-
-
-@dataclass
-class Repl:
-    """A namespace in the session process with its own statement numbering."""
-
-    key: str
-    statements: dict[int, Statement] = field(default_factory=dict)
-    next_id: int = 0
-
-
-@dataclass
-class Session:
-    id: int
-    guid: str
-    name: str | None
-    kind: str | None
-    owner: str | None
-    proxy_user: str | None
-    conf: dict[str, str]
-    tags: dict[str, str]
-    request: dict[str, Any]
-    ttl: float | None
-    hc_tag: str | None = None
-    state: str = "not_started"
-    state_times: dict[str, str] = field(default_factory=dict)
-    app_id: str | None = None
-    spark_ui_url: str | None = None
-    error_message: str | None = None
-    process: SessionProcess | None = None
-    repls: dict[str, Repl] = field(default_factory=dict)
-    queue: collections.deque[tuple[Repl, Statement]] = field(default_factory=collections.deque)
-    running: tuple[Repl, Statement] | None = None
-    last_activity: float = field(default_factory=time.monotonic)
-    log: collections.deque[str] = field(default_factory=lambda: collections.deque(maxlen=MAX_LOG_LINES))
-    log_dropped: int = 0
-    ready_at: float | None = None
-    created_at: float = field(default_factory=time.monotonic)
-
-    @property
-    def ended(self) -> bool:
-        return self.state in ENDED
-
-
-@dataclass
-class HCSession:
-    """A high-concurrency session: one REPL in a Spark session shared by ``sessionTag``."""
-
-    id: str
-    session: Session
-    repl_id: str
-    tag: str | None
-    created: str
-    deleting: bool = False
+_SIZE_CONF = (
+    ("driverMemory", "spark.driver.memory"),
+    ("driverCores", "spark.driver.cores"),
+    ("executorMemory", "spark.executor.memory"),
+    ("executorCores", "spark.executor.cores"),
+    ("numExecutors", "spark.executor.instances"),
+)
 
 
 class Registry:
@@ -125,10 +47,11 @@ class Registry:
     def __init__(self, config: ServerConfig, log: Callable[[str], None] | None = None) -> None:
         self.config = config
         self._log = log or (lambda line: None)
-        self._lock = threading.RLock()
+        #: The one lock of the registry; the high-concurrency layer takes it too.
+        self.lock = self._lock = threading.RLock()
         self._by_id: dict[int, Session] = {}
         self._by_guid: dict[str, Session] = {}
-        self._hc: dict[str, HCSession] = {}
+        self.workdirs = WorkDirs()
         self._next_id = 0
         self._stopping: list[threading.Thread] = []
         self._completions: dict[str, Any] = {}
@@ -137,6 +60,8 @@ class Registry:
         self._reaper.start()
         #: Called first by ``shutdown`` (the app registers its batch registry's shutdown here).
         self.on_shutdown: list[Callable[[], None]] = []
+        #: Called under the lock when a session leaves the registry.
+        self.on_delete: list[Callable[[Session], None]] = []
 
     # -- sessions ---------------------------------------------------------------------------
     def create_session(self, spec: dict[str, Any], hc_tag: str | None = None) -> Session:
@@ -173,23 +98,14 @@ class Registry:
         return session
 
     def _spawn(self, session: Session, spec: dict[str, Any]) -> None:
-        conf = {"spark.ui.enabled": "false", "spark.sql.shuffle.partitions": "4"}
-        conf.update(self.config.spark_conf)
-        for key, conf_key in (
-            ("driverMemory", "spark.driver.memory"),
-            ("driverCores", "spark.driver.cores"),
-            ("executorMemory", "spark.executor.memory"),
-            ("executorCores", "spark.executor.cores"),
-            ("numExecutors", "spark.executor.instances"),
-        ):
-            if spec.get(key) is not None:
-                conf[conf_key] = str(spec[key])
-        conf.update({k: v for k, v in session.conf.items() if k.startswith("spark.")})
+        sizes = {conf_key: str(spec[key]) for key, conf_key in _SIZE_CONF if spec.get(key) is not None}
+        conf = spark_conf(self.workdirs.new(f"session-{session.id}"), {**self.config.spark_conf, **sizes}, session.conf)
         max_rows = int(session.conf.get("livy.rsc.sql.num-rows", self.config.sql_max_rows))
         master = session.conf.get("spark.master", self.config.master)
         sid = session.id
-        try:
-            process = SessionProcess(
+
+        def start() -> SessionProcess:
+            return SessionProcess(
                 session_id=sid,
                 master=master,
                 app_name=session.name or f"livy-session-{sid}",
@@ -199,15 +115,11 @@ class Registry:
                 on_log=lambda line: self._append_log(session, line),
                 on_exit=lambda code: self._on_exit(session, code),
             )
-        except OSError as exc:
-            with self._lock:
-                session.error_message = f"could not start the session process: {exc}"
-                self._set_state(session, "error")
-            return
-        with self._lock:
+
+        def attach(process: SessionProcess) -> None:
             session.process = process
-            if session.state == "not_started":
-                self._set_state(session, "starting")
+
+        launch(session, self._lock, start, attach, what="the session process", failed_state="error")
 
     def get(self, ref: str | int) -> Session:
         with self._lock:
@@ -231,13 +143,17 @@ class Registry:
             if self._by_id.pop(session.id, None) is None:
                 raise ApiError(404, f"Session '{session.id}' not found.", "SessionNotFound")
             self._by_guid.pop(session.guid, None)
-            for hc_id in [k for k, v in self._hc.items() if v.session is session]:
-                del self._hc[hc_id]
+            for hook in self.on_delete:
+                hook(session)
             was_ended = session.ended
             if not was_ended:
                 self._set_state(session, "shutting_down")
             self._fail_pending(session, "cancelled", "The session was deleted.")
         self._stop_async(session, final_state=None if was_ended else "killed")
+
+    def registered(self, session: Session) -> bool:
+        with self._lock:
+            return self._by_id.get(session.id) is session
 
     def touch(self, session: Session) -> None:
         """Fabric's reset-timeout: restart the idle clock."""
@@ -280,6 +196,7 @@ class Registry:
         for session in sessions:  # last resort: nothing may outlive the server
             if session.process is not None and session.process.alive():
                 session.process.kill()
+        self.workdirs.remove()
 
     # -- statements -------------------------------------------------------------------------
     def repl(self, session: Session, key: str = DEFAULT_REPL) -> Repl:
@@ -342,46 +259,21 @@ class Registry:
         session.process.send({"type": "complete", "rid": rid, "repl": repl.key, "code": code, "cursor": cursor})
         return future
 
-    # -- high concurrency -------------------------------------------------------------------
-    def create_hc(self, spec: dict[str, Any], tag: str | None) -> HCSession:
+    def add_repl(self, session: Session, key: str) -> Repl:
         with self._lock:
-            shared = None
-            if tag is not None:
-                for session in self._by_id.values():
-                    hc_repls = sum(1 for h in self._hc.values() if h.session is session)
-                    if session.hc_tag == tag and not session.ended and session.state != "shutting_down" and hc_repls < REPLS_PER_HC_SESSION:
-                        shared = session
-                        break
-            session = shared or self.create_session(spec, hc_tag=tag if tag is not None else uuid.uuid4().hex)
-            repl_id = str(uuid.uuid4())
-            session.repls[repl_id] = Repl(repl_id)
-            hc = HCSession(id=str(uuid.uuid4()), session=session, repl_id=repl_id, tag=tag, created=iso_now())
-            self._hc[hc.id] = hc
-            return hc
+            repl = session.repls[key] = Repl(key)
+            return repl
 
-    def get_hc(self, hc_id: str) -> HCSession:
+    def drop_repl(self, session: Session, key: str, *, in_process: bool) -> None:
+        """Forget REPL ``key`` and cancel its waiting statements; ``in_process`` drops its namespace too."""
         with self._lock:
-            hc = self._hc.get(hc_id.lower())
-        if hc is None:
-            raise ApiError(404, f"High concurrency session '{hc_id}' not found.", "SessionNotFound")
-        return hc
-
-    def delete_hc(self, hc: HCSession) -> None:
-        with self._lock:
-            if self._hc.pop(hc.id, None) is None:
-                raise ApiError(404, f"High concurrency session '{hc.id}' not found.", "SessionNotFound")
-            hc.deleting = True
-            session = hc.session
-            repl = session.repls.pop(hc.repl_id, None)
+            repl = session.repls.pop(key, None)
             if repl is not None:
                 for entry in [e for e in session.queue if e[0] is repl]:
                     session.queue.remove(entry)
                     entry[1].state = "cancelled"
-            last = not any(h.session is session for h in self._hc.values())
-            if not last and session.process is not None:
-                session.process.send({"type": "drop_repl", "repl": hc.repl_id})
-        if last and session.id in self._by_id:
-            self.delete(session)
+            if in_process and session.process is not None:
+                session.process.send({"type": "drop_repl", "repl": key})
 
     # -- child events (reader threads) ------------------------------------------------------
     @staticmethod
@@ -450,14 +342,11 @@ class Registry:
 
     def _append_log(self, session: Session, line: str) -> None:
         with self._lock:
-            if len(session.log) == session.log.maxlen:
-                session.log_dropped += 1
-            session.log.append(line)
+            session.append_log(line)
 
     # -- internals (lock held) --------------------------------------------------------------
     def _set_state(self, session: Session, state: str) -> None:
-        session.state = state
-        session.state_times[state] = iso_now()
+        session.set_state(state)
 
     def _pump(self, session: Session) -> None:
         """Send the next queued statement when the session is ready and not running one."""

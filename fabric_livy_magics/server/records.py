@@ -1,0 +1,63 @@
+"""The records the session registry keeps: a session, its REPLs and their statements.
+
+Plain mutable dataclasses; the registry (``sessions.py``) changes them under its lock and the
+views (``views.py``) render them in either URL shape.
+"""
+
+from __future__ import annotations
+
+import collections
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from fabric_livy_magics.server.lifecycle import Tracked
+from fabric_livy_magics.server.process import SessionProcess
+
+__all__ = ["Repl", "Session", "Statement"]
+
+
+@dataclass
+class Statement:
+    id: int
+    code: str
+    kind: str
+    source_id: str | None = None
+    state: str = "waiting"
+    output: dict[str, Any] | None = None
+    progress: float = 0.0
+    started: int = 0
+    completed: int = 0
+
+
+@dataclass
+class Repl:
+    """A namespace in the session process with its own statement numbering."""
+
+    key: str
+    statements: dict[int, Statement] = field(default_factory=dict)
+    next_id: int = 0
+
+
+@dataclass
+class Session(Tracked):
+    id: int
+    guid: str
+    name: str | None
+    kind: str | None
+    owner: str | None
+    proxy_user: str | None
+    conf: dict[str, str]
+    tags: dict[str, str]
+    request: dict[str, Any]
+    ttl: float | None
+    hc_tag: str | None = None
+    app_id: str | None = None
+    spark_ui_url: str | None = None
+    process: SessionProcess | None = None
+    repls: dict[str, Repl] = field(default_factory=dict)
+    queue: collections.deque[tuple[Repl, Statement]] = field(default_factory=collections.deque)
+    running: tuple[Repl, Statement] | None = None
+    last_activity: float = field(default_factory=time.monotonic)
+    ready_at: float | None = None
+    created_at: float = field(default_factory=time.monotonic)

@@ -1,0 +1,109 @@
+"""The wrapper kernel for real: started by jupyter_client, cells remote by default, %%local here,
+completion from the remote namespace, interrupt cancels the remote statement."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from jupyter_client.manager import start_new_kernel
+
+from fabric_livy_magics.client import LivyClient
+from fabric_livy_magics.kernelspec import install_kernel, uninstall_kernel
+
+KERNEL_NAME = "fabric-livy-live-tests"
+
+
+@pytest.fixture(scope="module")
+def kernel(livy_server: Any) -> Iterator[Any]:
+    install_kernel(KERNEL_NAME, prefix=sys.prefix)
+    manager, client = start_new_kernel(kernel_name=KERNEL_NAME, startup_timeout=120)
+    try:
+        reply = execute(client, f"%livy connect --url {livy_server.url}")
+        assert reply["status"] == "ok", reply
+        yield manager, client
+    finally:
+        execute(client, "%livy stop")
+        client.stop_channels()
+        manager.shutdown_kernel(now=False)
+        uninstall_kernel(KERNEL_NAME)
+
+
+def execute(client: Any, code: str, timeout: float = 180) -> dict[str, Any]:
+    """Run a cell; return its reply content plus the text it streamed and any error it showed."""
+    msg_id = client.execute(code)
+    streamed, errors = [], []
+    deadline = time.monotonic() + timeout
+    while True:
+        message = client.get_iopub_msg(timeout=max(1.0, deadline - time.monotonic()))
+        if message["parent_header"].get("msg_id") != msg_id:
+            continue
+        kind, content = message["msg_type"], message["content"]
+        if kind == "stream":
+            streamed.append(content["text"])
+        elif kind == "error":
+            errors.append(content)
+        elif kind == "execute_result":
+            streamed.append(content["data"].get("text/plain", ""))
+        elif kind == "status" and content["execution_state"] == "idle":
+            break
+    reply = client.get_shell_msg(timeout=30)["content"]
+    return {**reply, "text": "".join(streamed), "errors": errors}
+
+
+def test_cells_run_remotely_unless_marked_local(kernel: Any) -> None:
+    _, client = kernel
+    remote = execute(client, "import os\nremote_pid = os.getpid()\nprint('remote', remote_pid)")
+    assert remote["status"] == "ok", remote
+    remote_pid = int(remote["text"].split()[-1])
+    local = execute(client, "%%local\nimport os\nprint('local', os.getpid())")
+    assert local["status"] == "ok", local
+    local_pid = int(local["text"].split()[-1])
+    assert remote_pid != local_pid and local_pid != os.getpid()
+    assert "remote_pid" not in execute(client, "%%local\nprint(sorted(globals()))")["text"]
+
+
+def test_remote_error_fails_the_cell_with_the_remote_traceback(kernel: Any) -> None:
+    _, client = kernel
+    reply = execute(client, "1 / 0")
+    assert reply["status"] == "error"
+    assert reply["errors"] and reply["errors"][0]["ename"] == "StatementFailed"
+    assert any("ZeroDivisionError" in line for line in reply["errors"][0]["traceback"])
+
+
+def test_completion_comes_from_the_remote_namespace(kernel: Any) -> None:
+    _, client = kernel
+    assert execute(client, "distinctive_remote_name = 41")["status"] == "ok"
+    code = "distinctive_rem"
+    msg_id = client.complete(code, len(code))
+    reply = client.get_shell_msg(timeout=60)
+    assert reply["parent_header"]["msg_id"] == msg_id
+    assert "distinctive_remote_name" in reply["content"]["matches"]
+    assert reply["content"]["cursor_start"] == 0
+
+
+def test_interrupt_cancels_the_remote_statement(kernel: Any, livy_server: Any) -> None:
+    manager, client = kernel
+    msg_id = client.execute("import time\nfor _ in range(600):\n    time.sleep(0.1)")
+    time.sleep(4)  # let the statement reach the server and start
+    manager.interrupt_kernel()
+    deadline = time.monotonic() + 60
+    errors = []
+    while time.monotonic() < deadline:
+        message = client.get_iopub_msg(timeout=60)
+        if message["parent_header"].get("msg_id") != msg_id:
+            continue
+        if message["msg_type"] == "error":
+            errors.append(message["content"])
+        if message["msg_type"] == "status" and message["content"]["execution_state"] == "idle":
+            break
+    client.get_shell_msg(timeout=30)
+    assert errors and errors[0]["ename"] == "StatementCancelled", errors
+    with LivyClient(livy_server.url) as server:
+        session_id = int(execute(client, "%livy status")["text"].split()[1].rstrip(":,"))
+        sleeper = [s for s in server.list_statements(session_id) if "time.sleep(0.1)" in (s.code or "")]
+        assert len(sleeper) == 1 and str(sleeper[0].state) == "cancelled"
