@@ -77,9 +77,13 @@ def test_progress_line_shows_while_a_statement_runs_and_clears_after(
     page = browser.new_page(viewport={"width": 1400, "height": 700})
     try:
         _open_and_run_all(page, jupyterlab, "progress.ipynb")
+        # First the session start (phase and elapsed time), then the statement's progress bar.
         progress = page.locator(".jp-OutputArea-output .fabric-livy-progress")
         progress.first.wait_for(state="visible", timeout=120_000)
         assert re.search(r"\d+\.\d s", progress.first.inner_text())  # elapsed time is shown
+        bar = page.locator(".jp-OutputArea-output .fabric-livy-progress progress")
+        bar.first.wait_for(state="visible", timeout=120_000)
+        assert 0.0 <= float(bar.first.get_attribute("value")) <= 1.0
         page.screenshot(path=str(screenshots / "jupyterlab-progress-running.png"), full_page=True)
         page.locator(".jp-OutputArea-output", has_text="finished 3").first.wait_for(timeout=120_000)
         page.wait_for_timeout(500)
