@@ -145,10 +145,12 @@ class StatementFailed(LivyError):
         self.traceback = list(traceback or [])
 
     def _render_traceback_(self) -> list[str]:
-        lines = [line.rstrip("\n") for line in self.traceback]
-        last = f"{self.ename}: {self.evalue}"
-        if not lines or lines[-1].strip() != last.strip():
-            lines.append(last)
+        lines = [part for line in self.traceback for part in line.rstrip("\n").split("\n")]
+        # Servers end the traceback with the exception line (often a qualified name and a
+        # multi-line message); add ours only when it is not there already.
+        first_line = (self.evalue.splitlines() or [""])[0].strip()
+        if not any(self.ename in line and first_line in line for line in lines):
+            lines.append(f"{self.ename}: {self.evalue}")
         return lines
 
 

@@ -102,6 +102,11 @@ def _is_pandas_frame(value: Any) -> bool:
     return type(value).__module__.startswith("pandas") and hasattr(value, "to_dict")
 
 
+def _is_plumbing(filename: str) -> bool:
+    parts = filename.replace("\\", "/").split("/")
+    return "pyspark" in parts or "py4j" in parts
+
+
 class Interpreter:
     """Runs pyspark and sql statements against per-REPL namespaces sharing one SparkSession."""
 
@@ -274,10 +279,14 @@ class Interpreter:
         tb = exc.__traceback__
         while tb is not None and tb.tb_frame.f_code.co_filename != SOURCE_NAME:
             tb = tb.tb_next
-        if isinstance(exc, SyntaxError):
+        if isinstance(exc, SyntaxError) or tb is None:
             lines = traceback.format_exception_only(type(exc), exc)
         else:
-            lines = traceback.format_exception(type(exc), exc, tb) if tb else traceback.format_exception_only(type(exc), exc)
+            # The person's frames (and their own modules'); PySpark's and Py4J's plumbing between
+            # their call and the JVM's answer is nothing they can act on.
+            frames = [frame for frame in traceback.extract_tb(tb) if not _is_plumbing(frame.filename)]
+            lines = ["Traceback (most recent call last):\n", *traceback.format_list(frames),
+                     *traceback.format_exception_only(type(exc), exc)]
         return {
             "status": "error",
             "ename": type(exc).__name__,

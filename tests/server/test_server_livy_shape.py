@@ -82,6 +82,10 @@ def test_spark_error_is_reported(livy: Api, pyspark_session: int) -> None:
     output = livy.run(pyspark_session, "spark.sql('select * from no_such_table_here').collect()")["output"]
     assert output["status"] == "error"
     assert "no_such_table_here" in output["evalue"]
+    text = "".join(output["traceback"])
+    # The person's line and Spark's message; none of PySpark's or Py4J's plumbing frames.
+    assert '<stdin>", line 1' in text and "no_such_table_here" in text
+    assert "java_gateway.py" not in text and "/pyspark/" not in text
 
 
 def test_sql_statement_answers_schema_and_rows(livy: Api, pyspark_session: int) -> None:
