@@ -34,7 +34,8 @@ def _config(line: str) -> None:
 
 @set_prog("%livy login")
 @magic_arguments()
-@argument("--auth", metavar="METHOD", help="Sign-in method (default: the configured one).")
+@argument("--auth", "--method", dest="auth", metavar="METHOD",
+          help="Sign-in method (default: the configured one).")
 @argument("--text", action="store_true", help="Plain-text sign-in even where widgets work.")
 def _login(line: str) -> None:
     """Sign in to Microsoft Fabric: a form in notebooks, text prompts elsewhere.
@@ -136,7 +137,7 @@ def _apply_sign_in(state: NotebookState, result: Any) -> None:
                                  environment_id=connection.environment_id)
         state.set_target(make_target(state, endpoint, None), options)
         print(f"Connected to {state.target.description if state.target else endpoint.root}.")
-    elif state.target is not None and not state.target.endpoint.is_loopback and (
+    elif state.target is not None and state.target.local_server is None and (
             state.session is None or not state.session.started):
         options = state.options
         state.set_target(make_target(state, state.target.endpoint, None), options)  # type: ignore[arg-type]

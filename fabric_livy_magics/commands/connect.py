@@ -163,8 +163,8 @@ def token_source_for(state: NotebookState, endpoint: Endpoint, method: str | Non
 
     * ``--auth METHOD`` wins (``none``: no header);
     * a local server started with a token: that token;
+    * after ``%livy login``: that sign-in (a person who signed in means it, loopback or not);
     * a loopback endpoint: no sign-in;
-    * after ``%livy login``: that sign-in;
     * Fabric: the configured method (FABRIC_LIVY_AUTH_METHOD / config file; default interactive);
     * Apache Livy: FABRIC_LIVY_AUTH_METHOD if set, else no sign-in.
     """
@@ -177,10 +177,10 @@ def token_source_for(state: NotebookState, endpoint: Endpoint, method: str | Non
     token = getattr(local_server, "token", None)
     if token:
         return "local-token", (lambda: token)
-    if endpoint.is_loopback:
-        return None, None
     if state.signed_in is not None:
         return state.signed_in.method, state.signed_in.provider
+    if endpoint.is_loopback:
+        return None, None
     if isinstance(endpoint, FabricEndpoint) or os.environ.get("FABRIC_LIVY_AUTH_METHOD"):
         settings = resolve_auth_settings()
         if settings.method == "none":

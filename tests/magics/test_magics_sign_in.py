@@ -51,3 +51,16 @@ def test_without_a_token_the_cell_fails_in_one_line(shell, guarded_server):
     assert "never runs" not in captured.stdout
     assert "Traceback" not in captured.stdout  # one line, not our internals
     reload_extension(shell)
+
+
+def test_login_in_text_mode_signs_the_next_session_in(shell, guarded_server, monkeypatch):
+    reload_extension(shell)
+    monkeypatch.setenv("FABRIC_ACCESS_TOKEN", guarded_server.token)
+    shell.run_line_magic("livy", f"connect --url {guarded_server.url}")
+    with capture_output() as login:
+        shell.run_line_magic("livy", "login --text --method environment")
+    assert guarded_server.token not in login.stdout + login.stderr
+    with capture_output() as captured:
+        shell.run_cell_magic("livy", "", "print('signed', 'in')")
+    assert captured.stdout.strip() == "signed in"
+    reload_extension(shell)
