@@ -13,6 +13,7 @@ URL shapes (Apache Livy forgets it instead; Fabric keeps it).
 
 from __future__ import annotations
 
+import builtins  # the registry's own list() shadows the builtin inside the class
 import collections
 import os
 import re
@@ -27,7 +28,13 @@ from urllib.parse import unquote, urlsplit
 
 import psutil
 
-from fabric_livy_magics.server.children import WorkDirs, child_env, descendants, end_process_group, spark_conf
+from fabric_livy_magics.server.children import (
+    WorkDirs,
+    child_env,
+    descendants,
+    end_process_group,
+    spark_conf,
+)
 from fabric_livy_magics.server.config import ServerConfig
 from fabric_livy_magics.server.errors import ApiError
 from fabric_livy_magics.server.lifecycle import Tracked, iso_now, launch
@@ -147,7 +154,7 @@ class BatchRegistry:
         self._launch(batch, self._argv(file, spec, self.workdirs.new(f"batch-{batch.id}")))
         return batch
 
-    def _argv(self, file: str, spec: dict[str, Any], workdir: Path) -> list[str]:
+    def _argv(self, file: str, spec: dict[str, Any], workdir: Path) -> builtins.list[str]:
         argv = [spark_submit_path(), "--master", self.config.master]
         argv += ["--name", spec.get("name") or f"livy-batch-{Path(file).name}"]
         conf = spark_conf(workdir, self.config.spark_conf, spec.get("conf") or {})
@@ -164,7 +171,7 @@ class BatchRegistry:
             argv += ["--class", spec["className"]]
         return [*argv, file, *(spec.get("args") or [])]
 
-    def _launch(self, batch: Batch, argv: list[str]) -> None:
+    def _launch(self, batch: Batch, argv: builtins.list[str]) -> None:
         env = child_env(PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
         env.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
         self._append_log(batch, "$ spark-submit " + " ".join(argv[1:]))
@@ -202,7 +209,7 @@ class BatchRegistry:
                 if batch.state == "starting" and any(m in line for m in _RUNNING_MARKERS):
                     batch.set_state("running")
 
-    def _watch(self, batch: Batch, popen: subprocess.Popen[bytes], readers: list[threading.Thread]) -> None:
+    def _watch(self, batch: Batch, popen: subprocess.Popen[bytes], readers: builtins.list[threading.Thread]) -> None:
         """Mark ``running`` once the driver's Python runs; record the exit as the final state."""
         while popen.poll() is None:
             if batch.state == "starting" and _driver_started(popen.pid):
