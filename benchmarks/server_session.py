@@ -30,6 +30,7 @@ import psutil
 import requests
 
 from fabric_livy_magics.server.launcher import start_server
+from fabric_livy_magics.server.process import find_session_process
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -38,14 +39,10 @@ def _pct(values: list[float], q: float) -> float:
 
 
 def _session_rss(server_pid: int, session_id: int) -> tuple[float, float]:
-    for child in psutil.Process(server_pid).children(recursive=True):
-        try:
-            cmd = child.cmdline()
-        except psutil.Error:
-            continue
-        if "fabric_livy_magics.server.repl" in cmd and cmd[cmd.index("--session-id") + 1] == str(session_id):
-            return _tree_rss(child.pid)
-    raise RuntimeError(f"no process for session {session_id}")
+    child = find_session_process(server_pid, session_id)
+    if child is None:
+        raise RuntimeError(f"no process for session {session_id}")
+    return _tree_rss(child.pid)
 
 
 BARE_PYSPARK = """\

@@ -65,6 +65,7 @@ class LivyRun:
         base = f"{self.url}/sessions/{self.session_id}/statements"
         answer = self.http.post(base, json={"code": code}, timeout=120)
         answer.raise_for_status()
+        self.http_bytes += len(answer.content)
         statement = answer.json()
         delay, deadline = 0.005, time.monotonic() + self.timeout
         while statement["state"] not in ("available", "error", "cancelled"):

@@ -26,7 +26,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from fabric_livy_magics.client import LivyClient
-from fabric_livy_magics.endpoints import Endpoint, FabricEndpoint, _check_guid
+from fabric_livy_magics.endpoints import Endpoint, FabricEndpoint
 from fabric_livy_magics.errors import (
     BatchFailed,
     BatchNotFound,
@@ -36,7 +36,7 @@ from fabric_livy_magics.errors import (
     MalformedResponse,
 )
 from fabric_livy_magics.models import Batch, BatchPage, BatchState, SessionId, SessionLog
-from fabric_livy_magics.paging import iter_pages, log_window
+from fabric_livy_magics.paging import iter_pages, log_query, log_window
 from fabric_livy_magics.polling import PollPolicy, poll_until
 from fabric_livy_magics.request_bodies import resource_fields, spark_conf, tags_field
 
@@ -61,13 +61,7 @@ BATCH_POLL = PollPolicy(first=0.5, factor=1.5, cap=5.0)
 
 def parse_batch_id(endpoint: Endpoint, value: SessionId) -> SessionId:
     """A user-typed batch id in the endpoint's type: int for Livy, GUID for Fabric."""
-    if isinstance(endpoint, FabricEndpoint):
-        return _check_guid(str(value), "Fabric batch id")
-    text = str(value).strip()
-    if isinstance(value, bool) or not text.isdigit():
-        raise ConfigurationError(
-            f"Livy batch ids are whole numbers; got {value!r}. List batches to find the id.")
-    return int(text)
+    return endpoint.parse_id(value, "batch")
 
 
 def resolve_batch_file(path: str, endpoint: Endpoint) -> str:
@@ -93,7 +87,11 @@ def resolve_batch_file(path: str, endpoint: Endpoint) -> str:
 
 
 class BatchClient:
-    """Typed batch calls over a :class:`LivyClient` (its session, auth, timeouts and retries)."""
+    """Typed batch calls over a :class:`LivyClient` (its session, auth, timeouts and retries).
+
+    It sends through the client's request machinery (``http_core.py``: ``_call`` for repeatable
+    requests, ``_post_refusable`` for ``POST batches``) on purpose: batches are the other half of
+    the same REST API, in the same layer, and that machinery is not for code above it."""
 
     def __init__(self, client: LivyClient, *, poll: PollPolicy = BATCH_POLL) -> None:
         self.client = client
@@ -106,7 +104,8 @@ class BatchClient:
     def __repr__(self) -> str:
         return f"BatchClient({self.client!r})"
 
-    def _get(self, method: str, url: str, what: str, **kwargs: Any) -> Any:
+    def _request(self, method: str, url: str, what: str, **kwargs: Any) -> Any:
+        """A repeatable request through the client's machinery; a 404 is :class:`BatchNotFound`."""
         return self.client._call(method, url, what=what, not_found=BatchNotFound, **kwargs)
 
     # --- create --------------------------------------------------------------------------
@@ -170,14 +169,14 @@ class BatchClient:
 
     def get_batch(self, batch_id: SessionId) -> Batch:
         url = self.endpoint.batch_url(batch_id)
-        return Batch.from_json(self._get("GET", url, f"get batch {batch_id}"), url)
+        return Batch.from_json(self._request("GET", url, f"get batch {batch_id}"), url)
 
     def get_batch_state(self, batch_id: SessionId) -> BatchState:
         """Livy's light ``/state`` route; on Fabric the state of the whole batch object."""
         if not self.endpoint.supports_log_route:
             return self.get_batch(batch_id).state
         url = self.endpoint.batch_state_url(batch_id)
-        data = self._get("GET", url, f"get the state of batch {batch_id}")
+        data = self._request("GET", url, f"get the state of batch {batch_id}")
         if not isinstance(data, dict) or "state" not in data:
             raise MalformedResponse(f"{url} answered without a 'state' field.")
         return BatchState(data["state"])
@@ -205,10 +204,8 @@ class BatchClient:
         if not self.endpoint.supports_log_route:
             return log_window(self.get_batch(batch_id).log, start, size)
         url = self.endpoint.batch_log_url(batch_id)
-        params: dict[str, Any] = {"size": size}
-        if start is not None:
-            params["from"] = start
-        data = self._get("GET", url, f"get the log of batch {batch_id}", params=params)
+        data = self._request("GET", url, f"get the log of batch {batch_id}",
+                             params=log_query(start, size))
         return SessionLog.from_json(data, url)
 
     # --- cancel --------------------------------------------------------------------------
@@ -216,7 +213,7 @@ class BatchClient:
     def cancel_batch(self, batch_id: SessionId, *, missing_ok: bool = False) -> None:
         """Stop the job (Livy ``DELETE`` / Fabric cancel). Safe to repeat."""
         try:
-            self._get("DELETE", self.endpoint.batch_url(batch_id), f"cancel batch {batch_id}")
+            self._request("DELETE", self.endpoint.batch_url(batch_id), f"cancel batch {batch_id}")
         except BatchNotFound:
             if not missing_ok:
                 raise

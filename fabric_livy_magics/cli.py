@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Sequence
 
 from fabric_livy_magics import __version__
+from fabric_livy_magics.errors import LivyError
 
 __all__ = ["build_parser", "main"]
+
+#: Each module adds its subcommands with ``register(subcommands)``.
+_SUBCOMMAND_MODULES = (
+    "fabric_livy_magics.server.cli",  # serve
+    "fabric_livy_magics.demo",  # demo
+    "fabric_livy_magics.kernelspec",  # install-kernel, uninstall-kernel
+    "fabric_livy_magics.batch_cli",  # batch
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -18,18 +28,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     subcommands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-
-    from fabric_livy_magics.server.cli import register as register_serve
-
-    from fabric_livy_magics.demo import register as register_demo
-    from fabric_livy_magics.kernelspec import register as register_kernel
-
-    register_serve(subcommands)
-    register_demo(subcommands)
-    register_kernel(subcommands)
-    from fabric_livy_magics.batch_cli import register as register_batch
-
-    register_batch(subcommands)
+    for module in _SUBCOMMAND_MODULES:
+        importlib.import_module(module).register(subcommands)
     return parser
 
 
@@ -40,10 +40,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.handler(args) or 0)
     except KeyboardInterrupt:
         return 130
-    except Exception as exc:  # one line for the person at the terminal, not our stack
-        from fabric_livy_magics.errors import LivyError
-
-        if isinstance(exc, LivyError):
-            print(f"fabric-livy: {exc}", file=sys.stderr)
-            return 1
-        raise
+    except LivyError as exc:  # one line for the person at the terminal, not our stack
+        print(f"fabric-livy: {exc}", file=sys.stderr)
+        return 1

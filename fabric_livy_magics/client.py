@@ -51,7 +51,7 @@ from fabric_livy_magics.models import (
     Statement,
     StatementTarget,
 )
-from fabric_livy_magics.paging import iter_pages, log_window
+from fabric_livy_magics.paging import iter_pages, log_query, log_window
 from fabric_livy_magics.polling import SESSION_POLL, STATEMENT_POLL, PollPolicy, poll_until
 from fabric_livy_magics.request_bodies import (
     ENVIRONMENT_CONF_KEY,
@@ -59,7 +59,7 @@ from fabric_livy_magics.request_bodies import (
     session_body,
 )
 from fabric_livy_magics.statement_submit import StatementSubmission
-from fabric_livy_magics.transport import TokenSource
+from fabric_livy_magics.transport import TokenSource, check_token_url
 
 __all__ = ["LivyClient", "SessionLike", "ENVIRONMENT_CONF_KEY", "SLOW_START_CONF_KEYS"]
 
@@ -88,11 +88,8 @@ class LivyClient(StatementSubmission, HighConcurrencyCalls):
         pool_size: int = 10,
     ) -> None:
         self.endpoint = endpoint_from_url(endpoint) if isinstance(endpoint, str) else endpoint
-        if token_provider is not None and not (self.endpoint.is_https or self.endpoint.is_loopback):
-            raise ConfigurationError(
-                f"Refusing to send a bearer token over plain HTTP to {self.endpoint.root}. "
-                "Use an https:// URL (plain http is only allowed to localhost)."
-            )
+        if token_provider is not None:
+            check_token_url(self.endpoint.root)  # fail now, not at the first request
         super().__init__(token_provider, timeout=timeout, requested_by=requested_by,
                          max_retry_after=max_retry_after, throttle_retries=throttle_retries,
                          backoff_factor=backoff_factor, pool_size=pool_size)
@@ -114,10 +111,6 @@ class LivyClient(StatementSubmission, HighConcurrencyCalls):
 
     # --- sessions ----------------------------------------------------------------------------
 
-    def _session_body(self, *, kind: str | None, **options: Any) -> dict[str, Any]:
-        """The body of ``POST sessions`` and ``POST highConcurrencySessions`` (``kind=None``)."""
-        return session_body(self.endpoint, kind=kind, **options)
-
     def create_session(
         self,
         *,
@@ -137,8 +130,8 @@ class LivyClient(StatementSubmission, HighConcurrencyCalls):
         follow with :meth:`wait_for_session`. ``kind`` is sent to Livy only (Fabric statements
         carry their kind); ``environment_id`` sets Fabric's ``spark.fabric.environmentDetails``;
         ``extra`` adds raw request fields (e.g. Livy's ``proxyUser``, ``jars``, ``ttl``)."""
-        body = self._session_body(
-            kind=kind, name=name, conf=conf, environment_id=environment_id,
+        body = session_body(
+            self.endpoint, kind=kind, name=name, conf=conf, environment_id=environment_id,
             driver_memory=driver_memory, driver_cores=driver_cores,
             executor_memory=executor_memory, executor_cores=executor_cores,
             num_executors=num_executors, tags=tags, extra=extra)
@@ -194,11 +187,8 @@ class LivyClient(StatementSubmission, HighConcurrencyCalls):
         if not self.endpoint.supports_log_route:
             return log_window(self.get_session(session_id).log, start, size)
         url = self.endpoint.session_log_url(session_id)
-        params: dict[str, Any] = {"size": size}
-        if start is not None:
-            params["from"] = start
         data = self._call("GET", url, what=f"get the log of session {session_id}",
-                          params=params, not_found=SessionNotFound)
+                          params=log_query(start, size), not_found=SessionNotFound)
         return SessionLog.from_json(data, url)
 
     def reset_session_timeout(self, session_id: SessionId) -> None:
@@ -331,15 +321,15 @@ class LivyClient(StatementSubmission, HighConcurrencyCalls):
         if not self.endpoint.supports_completion_route:
             raise ConfigurationError("This endpoint has no completion route (Fabric's API lacks one).")
         target = self._target(session)
-        data = self._call("POST", self.endpoint.completion_url(target.session_id),
+        url = self.endpoint.completion_url(target.session_id)
+        data = self._call("POST", url,
                           body={"code": code, "kind": kind,
                                 "cursor": len(code) if cursor is None else cursor},
                           what=f"complete code in session {target}", not_found=SessionNotFound,
                           repeatable_post=True)
         candidates = data.get("candidates") if isinstance(data, dict) else None
         if not isinstance(candidates, list):
-            raise MalformedResponse(f"{self.endpoint.completion_url(target.session_id)} answered "
-                                    "without a 'candidates' list.")
+            raise MalformedResponse(f"{url} answered without a 'candidates' list.")
         return [str(item) for item in candidates]
 
     def cancel_statement(self, session: SessionLike, statement_id: int) -> str:

@@ -12,6 +12,7 @@ import argparse
 import os
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +21,14 @@ __all__ = ["DemoResult", "run_demo", "register"]
 _REPO_NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 
 
+@dataclass(frozen=True)
 class DemoResult:
-    def __init__(self, notebook: Path, html: Path, seconds: float, cells: int) -> None:
-        self.notebook = notebook
-        self.html = html
-        self.seconds = seconds
-        self.cells = cells
+    """Where the executed notebook and its HTML went, and how long the run took."""
+
+    notebook: Path
+    html: Path
+    seconds: float
+    cells: int
 
 
 def _find_notebook(name: str) -> Path:
@@ -75,12 +78,19 @@ def run_demo(notebook: str = "quickstart.ipynb", out_dir: str | Path = "out", *,
 
 
 def _demo_command(args: argparse.Namespace) -> int:
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError
+
+    from fabric_livy_magics.server.launcher import ServerStartError
+
     try:
         result = run_demo(args.notebook, args.out, kernel_name=args.kernel, timeout=args.timeout,
                           master=args.master)
-    except Exception as exc:  # nbclient raises CellExecutionError with the cell's traceback
-        name = type(exc).__name__
-        print(f"fabric-livy demo: the notebook did not run through ({name}):\n{exc}", file=sys.stderr)
+    except (CellExecutionError, CellTimeoutError) as exc:  # the message is the cell's traceback
+        print(f"fabric-livy demo: a cell failed, so the notebook did not run through:\n{exc}",
+              file=sys.stderr)
+        return 1
+    except (FileNotFoundError, ServerStartError) as exc:
+        print(f"fabric-livy demo: {exc}", file=sys.stderr)
         return 1
     print(f"Executed {result.cells} cells in {result.seconds:.1f} s")
     print(f"Notebook: {result.notebook}")

@@ -141,6 +141,10 @@ class Endpoint:
 
     def parse_session_id(self, value: SessionId) -> SessionId:
         """Normalise a user-typed session id to this dialect's type, or raise ConfigurationError."""
+        return self.parse_id(value, "session")
+
+    def parse_id(self, value: SessionId, what: str) -> SessionId:
+        """A user-typed id of a ``what`` (session, batch) in this dialect's type."""
         raise NotImplementedError
 
     def page_params(self, start: int, size: int | None) -> dict[str, Any]:
@@ -169,11 +173,12 @@ class LivyEndpoint(Endpoint):
     def root(self) -> str:
         return self.url
 
-    def parse_session_id(self, value: SessionId) -> SessionId:
+    def parse_id(self, value: SessionId, what: str) -> SessionId:
         text = str(value).strip()
         if isinstance(value, bool) or not text.isdigit():
+            listing = "batches" if what == "batch" else f"{what}s"
             raise ConfigurationError(
-                f"Livy session ids are whole numbers; got {value!r}. List sessions to find the id."
+                f"Livy {what} ids are whole numbers; got {value!r}. List {listing} to find the id."
             )
         return int(text)
 
@@ -240,8 +245,8 @@ class FabricEndpoint(Endpoint):
     def session_state_url(self, session_id: SessionId) -> str:
         raise ConfigurationError("Fabric has no session state route; get the session instead.")
 
-    def parse_session_id(self, value: SessionId) -> SessionId:
-        return _check_guid(str(value), "Fabric session id")
+    def parse_id(self, value: SessionId, what: str) -> SessionId:
+        return _check_guid(str(value), f"Fabric {what} id")
 
     def page_params(self, start: int, size: int | None) -> dict[str, Any]:
         """Fabric pages with OData's ``$skip``/``$top``."""

@@ -27,6 +27,8 @@ a stack trace of our internals; ``StatementFailed`` shows the remote traceback i
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = [
     "LivyError",
     "ConfigurationError",
@@ -95,7 +97,7 @@ class LivyHTTPError(LivyError):
 class Throttled(LivyHTTPError):
     """429 (API rate limit) or 430 (Spark capacity busy) persisted after retries."""
 
-    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs) -> None:
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
         self.retry_after = retry_after
 

@@ -7,7 +7,7 @@ Livy has no such thing, so every method here refuses a non-Fabric endpoint.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import Any, Callable, Mapping
 
 from fabric_livy_magics.endpoints import Endpoint
 from fabric_livy_magics.errors import (
@@ -20,6 +20,7 @@ from fabric_livy_magics.errors import (
 from fabric_livy_magics.http_core import HttpCore
 from fabric_livy_magics.models import HighConcurrencySession, HighConcurrencyState
 from fabric_livy_magics.polling import PollPolicy, poll_until
+from fabric_livy_magics.request_bodies import session_body
 
 __all__ = ["HighConcurrencyCalls"]
 
@@ -29,9 +30,6 @@ class HighConcurrencyCalls(HttpCore):
 
     endpoint: Endpoint
     session_poll: PollPolicy
-
-    if TYPE_CHECKING:
-        def _session_body(self, *, kind: str | None, **options: Any) -> dict[str, Any]: ...
 
     def _require_hc(self) -> None:
         if not self.endpoint.supports_high_concurrency:
@@ -56,8 +54,8 @@ class HighConcurrencyCalls(HttpCore):
         together. Not idempotent: each call takes another REPL (at most 5 per session). The
         other options are those of ``LivyClient.create_session``."""
         self._require_hc()
-        body = self._session_body(
-            kind=None, name=name, conf=conf, environment_id=environment_id,
+        body = session_body(
+            self.endpoint, kind=None, name=name, conf=conf, environment_id=environment_id,
             driver_memory=driver_memory, driver_cores=driver_cores,
             executor_memory=executor_memory, executor_cores=executor_cores,
             num_executors=num_executors, tags=tags, extra=extra)

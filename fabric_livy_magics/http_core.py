@@ -45,6 +45,9 @@ log = logging.getLogger(__name__)
 #: Answers after which a POST may or may not have been acted on.
 AMBIGUOUS_STATUSES = frozenset({502, 503, 504})
 
+#: Extra tries of a repeatable POST (cancel, reset-timeout) whose connection failed.
+_CONNECTION_RETRIES = 3
+
 _START_ADVICE = ("it may have started anyway. List the sessions before trying again, so that you "
                  "do not start two.")
 
@@ -138,7 +141,7 @@ class HttpCore:
             try:
                 response = self._send(method, url, body=body, params=params)
             except requests.RequestException as exc:
-                if repeatable_post and attempts <= 3:
+                if repeatable_post and attempts <= _CONNECTION_RETRIES:
                     time.sleep(self._backoff(attempts))
                     continue
                 raise self._connection_error(exc, url, what) from exc

@@ -8,8 +8,10 @@ Settings are traits, so ``%config LivyMagics.maxrows = 5000`` and ``c.LivyMagics
 from __future__ import annotations
 
 import atexit
+import os
 from typing import Any
 
+from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_cell_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from traitlets import Bool, Float, Int, Unicode, default
@@ -21,6 +23,9 @@ from fabric_livy_magics.commands.state import NotebookState
 from fabric_livy_magics.config import KINDS, MagicSettings, env_bool, env_float, env_int
 
 __all__ = ["LivyMagics", "register", "unregister"]
+
+#: The defaults each trait falls back to when its environment variable is not set.
+_DEFAULTS = MagicSettings()
 
 
 class LocalCellFailed(Exception):
@@ -54,20 +59,19 @@ class LivyMagics(Magics):
                                     "Env FABRIC_LIVY_KEEPALIVE_INTERVAL.").tag(config=True)
     auto_local = Bool(help="With nothing configured, use the embedded local server. "
                            "Env FABRIC_LIVY_AUTO_LOCAL.").tag(config=True)
-    progress_delay = Float(1.0, help="Seconds before a progress line appears.").tag(config=True)
+    progress_delay = Float(_DEFAULTS.progress_delay,
+                           help="Seconds before a progress line appears.").tag(config=True)
     local_master = Unicode(help="Spark master of a local server started by the magics. "
                                 "Env FABRIC_LIVY_LOCAL_MASTER.").tag(config=True)
 
     @default("maxrows")
     def _default_maxrows(self) -> int:
-        return env_int(("FABRIC_LIVY_MAXROWS",), 2500)
+        return env_int(("FABRIC_LIVY_MAXROWS",), _DEFAULTS.maxrows)
 
     @default("default_kind")
     def _default_kind(self) -> str:
-        import os
-
         kind = os.environ.get("FABRIC_LIVY_KIND", "").strip().lower()
-        return kind if kind in KINDS else "pyspark"
+        return kind if kind in KINDS else _DEFAULTS.default_kind
 
     @default("statement_timeout")
     def _default_statement_timeout(self) -> float:
@@ -75,21 +79,19 @@ class LivyMagics(Magics):
 
     @default("session_start_timeout")
     def _default_start_timeout(self) -> float:
-        return env_float(("FABRIC_LIVY_START_TIMEOUT",), 900.0)
+        return env_float(("FABRIC_LIVY_START_TIMEOUT",), _DEFAULTS.session_start_timeout)
 
     @default("keepalive_interval")
     def _default_keepalive(self) -> float:
-        return env_float(("FABRIC_LIVY_KEEPALIVE_INTERVAL",), 300.0)
+        return env_float(("FABRIC_LIVY_KEEPALIVE_INTERVAL",), _DEFAULTS.keepalive_interval)
 
     @default("auto_local")
     def _default_auto_local(self) -> bool:
-        return env_bool(("FABRIC_LIVY_AUTO_LOCAL",), True)
+        return env_bool(("FABRIC_LIVY_AUTO_LOCAL",), _DEFAULTS.auto_local)
 
     @default("local_master")
     def _default_local_master(self) -> str:
-        import os
-
-        return os.environ.get("FABRIC_LIVY_LOCAL_MASTER", "").strip() or "local[2]"
+        return os.environ.get("FABRIC_LIVY_LOCAL_MASTER", "").strip() or _DEFAULTS.local_master
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell=shell, **kwargs)
@@ -98,8 +100,6 @@ class LivyMagics(Magics):
     def settings(self) -> MagicSettings:
         """The traits as a frozen snapshot for the core."""
         if self.default_kind not in KINDS:
-            from IPython.core.error import UsageError
-
             raise UsageError(f"LivyMagics.default_kind must be one of {', '.join(KINDS)}.")
         return MagicSettings(
             maxrows=self.maxrows, default_kind=self.default_kind,
@@ -152,7 +152,6 @@ class LivyMagics(Magics):
                                          timeout=args.timeout))
         return None
 
-
     @cell_magic
     def local(self, line: str, cell: str) -> Any:
         """Run the cell in this notebook's own Python, not remotely.
@@ -162,8 +161,6 @@ class LivyMagics(Magics):
         mark their local cells with it run unchanged in both kernels.
         """
         if line.strip():
-            from IPython.core.error import UsageError
-
             raise UsageError("%%local takes no options.")
         result = self.shell.run_cell(cell, store_history=False)
         if not result.success:  # its traceback is shown already; fail this cell so "Run all" stops

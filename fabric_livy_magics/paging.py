@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Callable, Iterator, Sequence, TypeVar
+from typing import Any, Callable, Iterator, Sequence, TypeVar
 
 from fabric_livy_magics.models import SessionLog
 
-__all__ = ["iter_pages", "log_window"]
+__all__ = ["iter_pages", "log_query", "log_window"]
 
 T = TypeVar("T")
 
@@ -30,3 +30,8 @@ def log_window(lines: Sequence[str], start: int | None, size: int) -> SessionLog
     route); ``start=None`` means the last ``size`` lines."""
     first = max(0, len(lines) - size) if start is None else start
     return SessionLog(lines=tuple(lines[first:first + size]), start=first, total=len(lines))
+
+
+def log_query(start: int | None, size: int) -> dict[str, Any]:
+    """Query of Livy's ``/log`` route (sessions and batches); no ``from`` means the last lines."""
+    return {"size": size} if start is None else {"size": size, "from": start}

@@ -16,6 +16,8 @@ __all__ = ["PollPolicy", "STATEMENT_POLL", "SESSION_POLL", "Deadline", "poll_unt
 
 T = TypeVar("T")
 
+_NOTHING = object()  # no snapshot seen yet: the first one always counts as a change
+
 
 @dataclass(frozen=True)
 class PollPolicy:
@@ -43,7 +45,6 @@ class Deadline:
     """A monotonic deadline; ``None`` seconds means no limit."""
 
     def __init__(self, seconds: float | None) -> None:
-        self.seconds = seconds
         self._end = None if seconds is None else time.monotonic() + seconds
 
     def remaining(self) -> float | None:
@@ -98,6 +99,3 @@ def poll_until(
         if deadline.expired:
             raise timed_out(current)
         deadline.sleep(next(intervals))
-
-
-_NOTHING = object()

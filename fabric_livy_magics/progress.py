@@ -66,7 +66,6 @@ class ProgressDisplay:
         self._handle: Any = None
         self._terminal_width = 0
         self.shown = False
-        self.last_text: str | None = None
 
     def __enter__(self) -> "ProgressDisplay":
         return self
@@ -88,7 +87,6 @@ class ProgressDisplay:
             return
         self._last_shown = now
         text = format_progress_text(self.label, fraction, elapsed, state)
-        self.last_text = text
         if self._notebook:
             self._show_bundle({"text/plain": text,
                                "text/html": _format_progress_html(self.label, fraction, elapsed, state)})

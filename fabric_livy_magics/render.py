@@ -104,10 +104,8 @@ def render_output(output: StatementOutput | None, *, maxrows: int | None = 2500)
     elif JSON_MIME in data:
         items.append(_json_item(data[JSON_MIME], limit))
     text = data.get(TEXT_MIME)
-    if isinstance(text, str) and text and not items:
-        items.append(TextItem(text))
-    elif isinstance(text, str) and text and items:
-        # Printed output of a cell that also ended in %table/%json/%matplot comes first.
+    if isinstance(text, str) and text:
+        # Printed output comes first, also before the %table/%json/%matplot a cell ended with.
         items.insert(0, TextItem(text))
     return items
 

@@ -24,10 +24,8 @@ from fabric_livy_magics.errors import (
     LivyHTTPError,
     LivyTimeout,
     SessionDead,
-    SessionFailed,
     SessionNotFound,
     StatementCancelled,
-    StatementNotFound,
 )
 from fabric_livy_magics.keepalive import KeepAlive
 from fabric_livy_magics.models import (
@@ -101,8 +99,6 @@ class NotebookSession:
         self._busy = False
         self._keepalive = KeepAlive(interval=lambda: self.keepalive_interval,
                                     ping=self.keep_alive_once, busy=lambda: self._busy)
-        #: Called with each statement snapshot while a cell waits (tests use it to interrupt).
-        self.on_poll: Callable[[Statement], None] | None = None
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -118,6 +114,11 @@ class NotebookSession:
     @property
     def target(self) -> StatementTarget | None:
         return self._target
+
+    @property
+    def owned(self) -> bool:
+        """False for a session attached with ``attach``: this notebook never deletes it on its own."""
+        return self._owned
 
     @property
     def high_concurrency_id(self) -> str | None:
@@ -140,44 +141,44 @@ class NotebookSession:
             if opts.high_concurrency:
                 hc = self.client.acquire_high_concurrency_session(
                     opts.tag, name=opts.name, conf=opts.conf, environment_id=opts.environment_id)
-                self._hc = hc
-                self._session = None
-                try:
-                    hc = self._poll_ready(lambda: self.client.get_high_concurrency_session(hc.id),
-                                          hc.id, display)
-                except BaseException:
-                    self._discard_half_started()
-                    raise
-                self._hc = hc
-                self._target = hc.target
+                self._hc, self._session = hc, None  # known now, so a failed start deletes it
+                self._hc = self._wait_started(
+                    lambda: self.client.get_high_concurrency_session(hc.id), hc.id, display)
+                self._target = self._hc.target
             else:
                 session = self.client.create_session(
                     name=opts.name, kind=opts.kind, conf=opts.conf,
                     environment_id=opts.environment_id)
-                self._session = session
-                try:
-                    session = self._poll_ready(lambda: self.client.get_session(session.id),
-                                               session.id, display)
-                except BaseException:
-                    self._discard_half_started()
-                    raise
-                self._session = session
+                self._session = session  # known now, so a failed start deletes it
+                self._session = self._wait_started(
+                    lambda: self.client.get_session(session.id), session.id, display)
                 self._target = StatementTarget(session.id)
         finally:
             display.close()
         self._owned = True
         self._created_at = time.monotonic()
         self._statements = 0
-        self._touch()
-        self._start_keepalive()
+        self._keepalive.touch()
+        self._keepalive.start()
 
-    def _poll_ready(self, fetch: Callable[[], Any], session_id: SessionId, display: Any,
-                    *, accept_busy: bool = False, not_found_grace: float = 15.0) -> Any:
+    def _wait_started(self, fetch: Callable[[], Any], session_id: SessionId, display: Any) -> Any:
+        """Wait for a session this notebook just created; on any failure, delete it."""
+        hint = "It was deleted: run the cell again to start a new one."
+        try:
+            return self._poll_ready(fetch, session_id, display, failed_hint=hint, timeout_hint=hint)
+        except BaseException:
+            self._discard_half_started()
+            raise
+
+    def _poll_ready(self, fetch: Callable[[], Any], session_id: SessionId, display: Any, *,
+                    accept_busy: bool = False, not_found_grace: float = 15.0,
+                    failed_hint: str, timeout_hint: str) -> Any:
         """Wait for the session to start, showing its phase (see ``session_start.py``)."""
         return poll_ready(fetch, session_id, display,
                           intervals=self.client.session_poll.intervals(),
                           start_timeout=self.start_timeout, accept_busy=accept_busy,
-                          not_found_grace=not_found_grace)
+                          not_found_grace=not_found_grace, failed_hint=failed_hint,
+                          timeout_hint=timeout_hint)
 
     def _discard_half_started(self) -> None:
         """A start that failed or was interrupted must not leave a cluster running."""
@@ -197,19 +198,22 @@ class NotebookSession:
             parsed = self.client.endpoint.parse_session_id(session_id)
             display = self._progress(f"Attaching to session {parsed}")
             try:
-                session = self._poll_ready(lambda: self.client.get_session(parsed), parsed,
-                                           display, accept_busy=True, not_found_grace=0.0)
+                session = self._poll_ready(
+                    lambda: self.client.get_session(parsed), parsed, display, accept_busy=True,
+                    not_found_grace=0.0, failed_hint=RESTART_HINT,
+                    timeout_hint=f"Run `%livy attach {parsed}` again to keep waiting, or "
+                                 "`%livy restart` for a new session.")
             finally:
                 display.close()
-            self._stop_keepalive_thread()
+            self._keepalive.stop()
             self._session, self._hc = session, None
             self._target = StatementTarget(session.id)
             self._owned = False
             self._dead_reason = None
             self._created_at = time.monotonic()
             self._statements = 0
-            self._touch()
-            self._start_keepalive()
+            self._keepalive.touch()
+            self._keepalive.start()
             return session
 
     def stop(self, *, force: bool = True) -> SessionId | None:
@@ -218,7 +222,7 @@ class NotebookSession:
         Returns the id that was deleted, if any. Forgets the session either way, so the next
         cell starts a new one."""
         with self._lock:
-            self._stop_keepalive_thread()
+            self._keepalive.stop()
             target, hc, session = self._target, self._hc, self._session
             owned = self._owned and not self.options.keep
             self._target = self._session = self._hc = None
@@ -252,18 +256,9 @@ class NotebookSession:
         except Exception as exc:  # noqa: BLE001 - shutting down: report, never fail the exit
             log.warning("Could not delete session %s at shutdown: %s", self.session_id, exc)
         finally:
-            self._stop_keepalive_thread()
+            self._keepalive.stop()
 
     # --- keep-alive (the thread is in keepalive.py) -----------------------------------------
-
-    def _touch(self) -> None:
-        self._keepalive.touch()
-
-    def _start_keepalive(self) -> None:
-        self._keepalive.start()
-
-    def _stop_keepalive_thread(self) -> None:
-        self._keepalive.stop()
 
     def keep_alive_once(self) -> bool:
         """One keep-alive ping; a session found gone is remembered for the next cell."""
@@ -297,7 +292,7 @@ class NotebookSession:
         try:
             try:
                 statement = self.client.create_statement(target, code, kind)
-            except (SessionNotFound, LivyHTTPError) as exc:
+            except LivyHTTPError as exc:  # SessionNotFound included
                 raise self._diagnose(exc) from exc
             self._last_statement = statement.id
             self._statements += 1
@@ -313,7 +308,7 @@ class NotebookSession:
             display.close()
             with self._lock:
                 self._busy = False
-            self._touch()
+            self._keepalive.touch()
 
     def _wait(self, target: StatementTarget, statement: Statement, timeout: float | None,
               display: Any) -> Statement:
@@ -321,12 +316,13 @@ class NotebookSession:
         intervals = self.client.statement_poll.intervals()
         while True:
             display.update(statement.progress, str(statement.state))
-            if self.on_poll is not None:
-                self.on_poll(statement)
             if statement.is_finished:
+                # A dying session fails its statements: say so, not "SessionError". A cancelled
+                # statement says nothing about the session (and would cost the settle delay).
                 failed = statement.state is StatementState.ERROR or (
-                    statement.output is not None and not statement.output.ok)
-                if failed:  # a dying session fails its statements: say so, not "SessionError"
+                    statement.state is not StatementState.CANCELLED
+                    and statement.output is not None and not statement.output.ok)
+                if failed:
                     self._check_alive(settle=not (statement.output and statement.output.traceback))
                 return statement
             if deadline.expired:
@@ -336,7 +332,7 @@ class NotebookSession:
             deadline.sleep(next(intervals))
             try:
                 statement = self.client.get_statement(target, statement.id)
-            except (StatementNotFound, SessionNotFound, LivyHTTPError) as exc:
+            except LivyHTTPError as exc:  # StatementNotFound, SessionNotFound included
                 raise self._diagnose(exc) from exc
 
     def _cancel_after_interrupt(self, target: StatementTarget, statement_id: int) -> None:
@@ -398,14 +394,11 @@ class NotebookSession:
             raise SessionDead(self._dead_reason or "", session_id=session.id, state=str(session.state))
 
     def _mark_dead(self, what: str) -> None:
-        self._stop_keepalive_thread()
+        self._keepalive.stop()
         self._dead_reason = f"{what} {RESTART_HINT}"
 
-    def _diagnose(self, exc: LivyError) -> LivyError:
+    def _diagnose(self, exc: LivyHTTPError) -> LivyError:
         """Turn a failed call into SessionDead when the session is the reason, else keep it."""
-        if isinstance(exc, SessionFailed):
-            self._mark_dead(str(exc).split(". Start a new session")[0].rstrip(".") + ".")
-            return SessionDead(self._dead_reason or str(exc), session_id=self.session_id)
         try:
             self._check_alive()
         except SessionDead as dead:

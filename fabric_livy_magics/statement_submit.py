@@ -104,7 +104,7 @@ class StatementSubmission(HttpCore):
             except requests.RequestException as exc:
                 if nothing_was_sent(exc):  # urllib3 already retried the connect
                     raise self._connection_error(exc, url, what) from exc
-                reason = f"{type(exc).__name__}"
+                reason = type(exc).__name__
             else:
                 status = response.status_code
                 if status in THROTTLE_STATUSES and throttled < self.throttle_retries:

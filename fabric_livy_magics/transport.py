@@ -7,7 +7,8 @@ Retries are split by what is safe to repeat:
   urllib3 reads ``Retry-After`` for), and on connection errors and read errors, with exponential
   backoff and jitter.
 * POST is retried by urllib3 only when the connection could not be opened (nothing was sent).
-  Everything else about POSTs is decided in ``client.py``, which knows whether a repeat is safe.
+  Everything else about POSTs is decided in ``http_core.py`` and ``statement_submit.py``, which
+  know whether a repeat is safe.
 
 This is also the one boundary where requests/urllib3 exceptions become ours.
 """
@@ -28,19 +29,14 @@ from urllib3.util.retry import Retry
 
 from fabric_livy_magics.auth.base import AccessToken, TokenProvider
 from fabric_livy_magics.endpoints import is_loopback_url
-from fabric_livy_magics.errors import (
-    AuthError,
-    ConfigurationError,
-    LivyHTTPError,
-    SessionNotFound,
-    StatementNotFound,
-    Throttled,
-)
+from fabric_livy_magics.errors import AuthError, ConfigurationError, LivyHTTPError, Throttled
 
 __all__ = [
     "RETRY_STATUSES",
+    "THROTTLE_STATUSES",
     "TokenSource",
     "BearerAuth",
+    "check_token_url",
     "LivyRetry",
     "build_http_session",
     "nothing_was_sent",
@@ -166,6 +162,15 @@ class _CallableProvider:
         return "CallableTokenProvider()"
 
 
+def check_token_url(url: str) -> None:
+    """Refuse a URL a bearer token must not go to: only HTTPS, or plain HTTP to loopback."""
+    if not (url.lower().startswith("https://") or is_loopback_url(url)):
+        raise ConfigurationError(
+            f"Refusing to send a bearer token over plain HTTP to {url.split('?')[0]}. "
+            "Use an https:// URL (plain http is only allowed to localhost)."
+        )
+
+
 class BearerAuth(requests.auth.AuthBase):
     """Adds ``Authorization: Bearer …`` from the provider; refuses to send it over plain HTTP.
 
@@ -189,12 +194,7 @@ class BearerAuth(requests.auth.AuthBase):
         self._force_next = True
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        url = request.url or ""
-        if not (url.lower().startswith("https://") or is_loopback_url(url)):
-            raise ConfigurationError(
-                f"Refusing to send a bearer token over plain HTTP to {url.split('?')[0]}. "
-                "Use an https:// URL (plain http is only allowed to localhost)."
-            )
+        check_token_url(request.url or "")
         force, self._force_next = self._force_next, False
         try:
             token = self.provider.get_token(force_refresh=force)
@@ -251,6 +251,17 @@ def _error_text(response: requests.Response) -> tuple[str, str | None, Any]:
     return response.reason or "no details", None, None
 
 
+def _explain_fabric_denial(response: requests.Response, status: int, code: str | None) -> str:
+    """Fabric's 401/403 in plain words: the missing scope, audience or workspace role, read from
+    the claims of the token we sent (decoded locally; the token itself never enters the text)."""
+    from fabric_livy_magics.auth.errors import explain_fabric_denial
+
+    sent = response.request.headers.get("Authorization", "") if response.request is not None else ""
+    token = sent[len("Bearer "):] if sent.startswith("Bearer ") else None
+    return explain_fabric_denial(status, error_code=code, token=token,
+                                 www_authenticate=response.headers.get("WWW-Authenticate"))
+
+
 def error_from_response(response: requests.Response, *, what: str = "request",
                         not_found: type[LivyHTTPError] | None = None) -> Exception:
     """Map an error answer to the exception a person can act on."""
@@ -272,6 +283,9 @@ def error_from_response(response: requests.Response, *, what: str = "request",
         hint = f" The server asked to wait {after:.0f} s." if after is not None else ""
         return Throttled(f"Too many requests to {url} while trying to {what} (HTTP 429).{hint} "
                          "Wait a minute and run it again.", retry_after=after, **common)
+    if status in (401, 403) and "/livyapi/" in url.lower():
+        return AuthError(f"{_explain_fabric_denial(response, status, code)}{rid} "
+                         f"(while trying to {what})")
     if status in (401, 403):
         return AuthError(
             f"The server refused the credentials (HTTP {status}) while trying to {what}: "
@@ -281,6 +295,3 @@ def error_from_response(response: requests.Response, *, what: str = "request",
         return not_found(f"Not found while trying to {what}: {message}.", **common)
     return LivyHTTPError(f"HTTP {status} from {url} while trying to {what}: {message}", **common)
 
-
-# re-exported for the client's not-found mapping
-NOT_FOUND = {"session": SessionNotFound, "statement": StatementNotFound}

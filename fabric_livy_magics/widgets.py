@@ -276,7 +276,13 @@ class LoginForm:
         self.result = result
         self._set_state("signed-in", status=describe_sign_in(result))
         if self._on_sign_in is not None:
-            self._on_sign_in(result)
+            try:
+                self._on_sign_in(result)
+            except LivyError as exc:
+                # The token is good (sign-out stays possible); using it failed, e.g. a connection
+                # string the connect step rejects. Raised here it would only reach a thread's
+                # stderr as a stack trace.
+                self._set_state("signed-in", error=str(exc))
 
     def _show_code(self, prompt: DeviceCodePrompt) -> None:
         uri = html.escape(prompt.verification_uri)

@@ -64,17 +64,6 @@ def find_leaks(texts: Iterable[tuple[str, str]], secrets: Iterable[str]) -> list
     return [(where, fingerprint(s)) for where, text in texts for s in wanted if s in text]
 
 
-@pytest.fixture
-def secret_registry():  # type: ignore[no-untyped-def]
-    """The registration functions, for tests that prefer a fixture to an import."""
-
-    class Registry:
-        add = staticmethod(register_secret)
-        add_log_file = staticmethod(register_log_file)
-
-    return Registry()
-
-
 class _RecordingHandler(logging.Handler):
     def __init__(self) -> None:
         super().__init__(level=logging.DEBUG)
@@ -86,9 +75,9 @@ class _RecordingHandler(logging.Handler):
         except Exception:  # a broken record is not our concern here
             return
         with _lock:
-            if any(s in text for s in _secrets):  # secrets known so far: keep only hits
-                _texts.append((f"log record from {record.name}", text))
-            elif record.name.startswith(_DEBUG_LOGGERS):  # small: keep for the final scan
+            # Our and MSAL's records are few: keep them all for the final scan (a secret may be
+            # registered later). Of other loggers' records keep only hits on secrets known so far.
+            if record.name.startswith(_DEBUG_LOGGERS) or any(s in text for s in _secrets):
                 _texts.append((f"log record from {record.name}", text))
 
 

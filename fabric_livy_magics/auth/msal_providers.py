@@ -83,6 +83,8 @@ class _MsalProvider:
     """Shared machinery: lazy MSAL app, one sign-in at a time, silent refresh first."""
 
     method = ""
+    #: Whether tokens may go to the persistent cache (when the settings allow it).
+    _persist_tokens = True
 
     def __init__(self, settings: AuthSettings, *, token_cache: Any = None) -> None:
         if not settings.client_id:
@@ -105,8 +107,9 @@ class _MsalProvider:
         if self._token_cache is None:
             from fabric_livy_magics.auth.cache import memory_token_cache, open_token_cache
 
+            persist = self._persist_tokens and self.settings.token_cache_enabled
             self._token_cache = (open_token_cache(self.settings.token_cache_path)
-                                 if self.settings.token_cache_enabled else memory_token_cache())
+                                 if persist else memory_token_cache())
         return self._token_cache
 
     def _app_kwargs(self) -> dict[str, Any]:
@@ -314,6 +317,7 @@ class ServicePrincipalProvider(_MsalProvider):
     """An application signing in as itself, with a client secret or a certificate file."""
 
     method = "service-principal"
+    _persist_tokens = False  # app tokens are cheap to get again: keep them off disk
 
     def __init__(self, settings: AuthSettings, *, token_cache: Any = None) -> None:
         super().__init__(settings, token_cache=token_cache)
@@ -326,13 +330,6 @@ class ServicePrincipalProvider(_MsalProvider):
             raise ConfigurationError(
                 "A service principal signs in to one tenant: set AZURE_TENANT_ID to its id or domain."
             )
-
-    def _cache(self) -> Any:
-        if self._token_cache is None:  # app tokens are cheap to get again: keep them off disk
-            from fabric_livy_magics.auth.cache import memory_token_cache
-
-            self._token_cache = memory_token_cache()
-        return self._token_cache
 
     def _credential(self) -> Any:
         s = self.settings

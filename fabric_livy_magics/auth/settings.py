@@ -102,7 +102,7 @@ _METHOD_ALIASES = {
 }
 
 _SECRET_FIELDS = frozenset({"client_secret", "certificate_password"})
-_NO_CACHE_WORDS = frozenset({"", "none", "off", "memory", "false", "0"})
+_NO_CACHE_WORDS = frozenset({"none", "off", "memory", "false", "0"})
 
 # environment variable -> (table, field)
 _ENV_AUTH = {
@@ -163,9 +163,7 @@ class AuthSettings:
     def effective_scopes(self) -> tuple[str, ...]:
         if self.scopes:
             return self.scopes
-        if self.method == "service-principal":
-            return (FABRIC_APP_SCOPE,)
-        if self.method in ("azure-cli", "azure-default"):
+        if self.method in ("service-principal", "azure-cli", "azure-default"):
             return (FABRIC_APP_SCOPE,)
         return FABRIC_DELEGATED_SCOPES
 
@@ -302,9 +300,7 @@ def _coerce_auth(name: str, value: Any) -> Any:
                 f"Authority host {value!r} must be an https:// URL, e.g. https://login.microsoftonline.us."
             )
         return text
-    if name == "token_cache_path":
-        return str(value)
-    return None if value is None else str(value)
+    return str(value)
 
 
 def _merge(layers: list[Mapping[str, Any]], allowed: frozenset[str]) -> dict[str, Any]:
@@ -332,7 +328,7 @@ def resolve_auth_settings(
     merged = _merge([file_layer, env_layer, dict(explicit or {})], _AUTH_FIELDS)
     values = {name: _coerce_auth(name, value) for name, value in merged.items()}
     cache_path = values.get("token_cache_path")
-    if cache_path is not None and cache_path.strip().lower() in _NO_CACHE_WORDS - {""}:
+    if cache_path is not None and cache_path.strip().lower() in _NO_CACHE_WORDS:
         values["token_cache_path"] = None
         values["token_cache_enabled"] = False
     return AuthSettings(**values)
@@ -353,7 +349,7 @@ def resolve_connection_settings(
     layers: list[dict[str, Any]] = [
         load_config_file(config_path, env).get("connection", {}),
         {fld: env[var] for var, fld in _ENV_CONNECTION.items() if env.get(var)},
-        {k: v for k, v in dict(explicit or {}).items() if v not in (None, "")},
+        dict(explicit or {}),
     ]
     merged: dict[str, Any] = {}
     for layer in layers:

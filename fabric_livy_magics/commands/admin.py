@@ -7,7 +7,6 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from IPython.core.error import UsageError
 from IPython.core.magic_arguments import argument, magic_arguments
 
 from fabric_livy_magics.commands.parsing import parse, set_prog, usage_of
@@ -84,15 +83,9 @@ def config(state: NotebookState, line: str) -> None:
 def login(state: NotebookState, line: str) -> None:
     """Show the sign-in form (or text prompts); the result signs requests from then on."""
     args = parse(_login, line)
-    method = None
-    if args.auth:
-        from fabric_livy_magics.auth.settings import normalize_method
-        from fabric_livy_magics.errors import ConfigurationError
+    from fabric_livy_magics.commands.connect import parse_auth_method
 
-        try:
-            method = normalize_method(args.auth)
-        except ConfigurationError as exc:
-            raise UsageError(str(exc)) from None
+    method = parse_auth_method(args.auth or None)
 
     def signed_in(result: Any) -> None:
         state.signed_in = result
@@ -124,15 +117,12 @@ def _widgets_work(shell: Any) -> bool:
 
 def _apply_sign_in(state: NotebookState, result: Any) -> None:
     """After sign-in: use the lakehouse the form named if nothing is connected yet, and the token."""
-    from fabric_livy_magics.commands.connect import make_target
+    from fabric_livy_magics.commands.connect import fabric_endpoint, make_target
     from fabric_livy_magics.config import SessionOptions
-    from fabric_livy_magics.endpoints import FabricEndpoint
 
     connection = result.connection
     if state.target is None and connection.is_complete:
-        endpoint = (FabricEndpoint.from_connection_string(connection.connection_string)
-                    if connection.connection_string
-                    else FabricEndpoint(connection.workspace_id, connection.lakehouse_id))
+        endpoint = fabric_endpoint(connection)
         options = SessionOptions(kind=state.settings().default_kind,
                                  environment_id=connection.environment_id)
         state.set_target(make_target(state, endpoint, None), options)

@@ -23,6 +23,9 @@ __all__ = ["PARSERS", "batch", "batches"]
 
 SUBCOMMANDS = ("submit", "status", "logs", "cancel")
 
+#: The one positional argument of status, logs and cancel.
+_BATCH_ID = argument("batch_id", metavar="ID", help="Batch id, as listed by %%livy batches.")
+
 
 @set_prog("%livy batch submit")
 @magic_arguments()
@@ -48,14 +51,14 @@ def _submit(line: str) -> None:
 
 @set_prog("%livy batch status")
 @magic_arguments()
-@argument("batch_id", metavar="ID", help="Batch id, as listed by %%livy batches.")
+@_BATCH_ID
 def _status(line: str) -> None:
     """One line: the batch's state, and why it failed if it did."""
 
 
 @set_prog("%livy batch logs")
 @magic_arguments()
-@argument("batch_id", metavar="ID", help="Batch id, as listed by %%livy batches.")
+@_BATCH_ID
 @argument("-n", "--lines", type=int, default=50, metavar="N", help="How many last lines (default 50).")
 def _logs(line: str) -> None:
     """Show the last lines of the batch's log (driver output and Spark's log)."""
@@ -63,7 +66,7 @@ def _logs(line: str) -> None:
 
 @set_prog("%livy batch cancel")
 @magic_arguments()
-@argument("batch_id", metavar="ID", help="Batch id, as listed by %%livy batches.")
+@_BATCH_ID
 def _cancel(line: str) -> None:
     """Stop the batch job; its Spark application ends."""
 

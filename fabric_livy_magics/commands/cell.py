@@ -78,7 +78,6 @@ def run_cell(state: NotebookState, request: CellRequest) -> Any:
     if kind == "sql" and request.output:
         from fabric_livy_magics.transfer import SqlQuery, fetch_dataframe
 
-        session.ensure()
         result = fetch_dataframe(session.run_text, SqlQuery(request.code), maxrows=_cap(maxrows))
         state.shell.user_ns[request.output] = result.frame
         if not request.quiet:

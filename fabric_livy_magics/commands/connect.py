@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic_arguments import argument, magic_arguments
@@ -24,7 +24,11 @@ from fabric_livy_magics.endpoints import (
 )
 from fabric_livy_magics.errors import ConfigurationError
 
-__all__ = ["connect", "connect_parser_func", "default_target", "local_target", "token_source_for"]
+if TYPE_CHECKING:
+    from fabric_livy_magics.auth.settings import ConnectionSettings
+
+__all__ = ["connect", "connect_parser_func", "default_target", "fabric_endpoint", "local_target",
+           "parse_auth_method", "token_source_for"]
 
 URL_ENV_VARS = ("FABRIC_LIVY_URL", "LIVY_URL")
 
@@ -73,7 +77,7 @@ def connect(state: NotebookState, line: str) -> str:
     if args.tag and not args.high_concurrency:
         raise UsageError("--tag needs --high-concurrency.")
     conf = parse_conf(args.conf)
-    method = _method(args.auth)
+    method = parse_auth_method(args.auth)
     settings = state.settings()
     options = SessionOptions(
         kind=args.kind or settings.default_kind, name=args.name, conf=conf,
@@ -133,7 +137,8 @@ def parse_conf(pairs: list[str]) -> dict[str, str]:
     return conf
 
 
-def _method(name: str | None) -> str | None:
+def parse_auth_method(name: str | None) -> str | None:
+    """A ``--auth`` value as the method's canonical name; an unknown one is a UsageError."""
     if name is None:
         return None
     from fabric_livy_magics.auth.settings import normalize_method
@@ -217,24 +222,26 @@ def default_target(state: NotebookState, *, method: str | None = None) -> tuple[
     from fabric_livy_magics.auth.settings import resolve_connection_settings
 
     settings = state.settings()
-    options = SessionOptions(kind=settings.default_kind)
     connection = resolve_connection_settings()
-    if connection.connection_string:
-        endpoint: Endpoint = FabricEndpoint.from_connection_string(connection.connection_string)
-    elif connection.is_complete:
-        endpoint = FabricEndpoint(str(connection.workspace_id), str(connection.lakehouse_id))
-    else:
-        url = next((os.environ[v] for v in URL_ENV_VARS if os.environ.get(v, "").strip()), None)
-        if url is not None:
-            return make_target(state, endpoint_from_url(url), method), options
-        if not settings.auto_local:
-            raise ConfigurationError(
-                "No Livy endpoint is configured. Run `%livy connect --url URL` (Livy), "
-                "`%livy connect --connection-string S` (Fabric) or `%livy connect --local`.")
-        return local_target(state, method), options
-    if connection.environment_id:
+    if connection.is_complete:
         options = SessionOptions(kind=settings.default_kind, environment_id=connection.environment_id)
-    return make_target(state, endpoint, method), options
+        return make_target(state, fabric_endpoint(connection), method), options
+    options = SessionOptions(kind=settings.default_kind)
+    url = next((os.environ[v] for v in URL_ENV_VARS if os.environ.get(v, "").strip()), None)
+    if url is not None:
+        return make_target(state, endpoint_from_url(url), method), options
+    if not settings.auto_local:
+        raise ConfigurationError(
+            "No Livy endpoint is configured. Run `%livy connect --url URL` (Livy), "
+            "`%livy connect --connection-string S` (Fabric) or `%livy connect --local`.")
+    return local_target(state, method), options
+
+
+def fabric_endpoint(connection: ConnectionSettings) -> FabricEndpoint:
+    """The lakehouse complete connection settings name (their connection string, when given)."""
+    if connection.connection_string:
+        return FabricEndpoint.from_connection_string(connection.connection_string)
+    return FabricEndpoint(str(connection.workspace_id), str(connection.lakehouse_id))
 
 
 _SECRET_OPTION = re.compile(r"(?:^|\s)--?(?:[\w-]*(?:secret|password|passwd|token|api-?key)[\w-]*)(?=[\s=]|$)",

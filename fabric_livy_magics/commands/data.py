@@ -33,17 +33,14 @@ def send(state: NotebookState, line: str) -> None:
     frame = state.shell.user_ns[args.name]
     from fabric_livy_magics.transfer import send_dataframe
     from fabric_livy_magics.transfer.encode import pandas_to_arrow
-    from fabric_livy_magics.transfer.models import RESERVED_REMOTE_NAMES, validate_name
+    from fabric_livy_magics.transfer.models import validate_send_name
 
     try:  # everything checkable locally, before the session starts
-        validate_name(remote)
-        if remote in RESERVED_REMOTE_NAMES:
-            raise ConfigurationError(f"{remote!r} is reserved in the remote session: pick another name.")
+        validate_send_name(remote)
         pandas_to_arrow(frame)
     except ConfigurationError as exc:
         raise UsageError(str(exc)) from None
     session = state.get_session()
-    session.ensure()
     result = send_dataframe(session.run_text, frame, remote)
     print(f"Sent {args.name} as remote DataFrame {result.remote_name}: {result.rows:,} rows, "
           f"{result.bytes_transferred:,} characters.")

@@ -11,6 +11,7 @@ from IPython.core.magic_arguments import argument, magic_arguments
 from fabric_livy_magics.commands.parsing import parse, set_prog
 from fabric_livy_magics.commands.state import NotebookState
 from fabric_livy_magics.errors import ConfigurationError, SessionNotFound
+from fabric_livy_magics.session import NotebookSession
 
 __all__ = ["PARSERS", "attach", "cancel", "info", "logs", "restart", "sessions", "status", "stop"]
 
@@ -58,17 +59,28 @@ def _fmt_elapsed(seconds: float) -> str:
     return f"{hours}h {minutes:02d}m {secs:02d}s" if hours else f"{minutes}m {secs:02d}s"
 
 
+def _running(state: NotebookState) -> NotebookSession | None:
+    """The notebook's session if one was started. Never starts one, nor a local server."""
+    session = state.session
+    return session if session is not None and session.started else None
+
+
+def _no_session_yet(state: NotebookState) -> str:
+    where = f" ({state.target.description})" if state.target else ""
+    return f"No session yet: one starts on the first %%livy cell{where}."
+
+
 def info(state: NotebookState, line: str) -> None:
     parse(_info, line)
     from IPython.display import display
 
-    session = state.get_session()
-    snapshot = session.info()
+    session = _running(state)
+    snapshot = session.info() if session is not None else None
+    if session is None or snapshot is None:
+        print(_no_session_yet(state))
+        return
     target = state.target
     where = target.description if target else session.client.endpoint.root
-    if snapshot is None:
-        print(f"No session yet: one starts on the first %%livy cell ({where}).")
-        return
     rows = [("Session", str(snapshot.session_id)), ("State", snapshot.state),
             ("Kind", snapshot.kind), ("Server", where),
             ("Application id", snapshot.app_id or "-"),
@@ -95,10 +107,9 @@ def info(state: NotebookState, line: str) -> None:
 
 def status(state: NotebookState, line: str) -> None:
     parse(_status, line)
-    session = state.get_session()
-    if not session.started:
-        print(f"No session yet: one starts on the first %%livy cell ({state.target.description})."
-              if state.target else "No session yet.")
+    session = _running(state)
+    if session is None:
+        print(_no_session_yet(state))
         return
     try:
         current = session.refresh()
@@ -113,9 +124,9 @@ def logs(state: NotebookState, line: str) -> None:
     args = parse(_logs, line)
     if args.lines < 1:
         raise UsageError(f"-n takes a positive number of lines; got {args.lines}.")
-    session = state.get_session()
-    if not session.started:
-        print("No session yet: one starts on the first %%livy cell.")
+    session = _running(state)
+    if session is None:
+        print(_no_session_yet(state))
         return
     session_id = session.session_id
     if session.high_concurrency_id is not None:
@@ -160,16 +171,21 @@ def attach(state: NotebookState, line: str) -> None:
 def restart(state: NotebookState, line: str) -> None:
     parse(_restart, line)
     session = state.get_session()
-    old = session.session_id
+    old, attached = session.session_id, not session.owned
     target = session.restart()
-    was = f" (session {old} deleted)" if old is not None else ""
+    if old is None:
+        was = ""
+    elif attached:
+        was = f" (session {old} was attached, so it is left running)"
+    else:
+        was = f" (session {old} deleted)"
     print(f"Session {target.session_id} is ready{was}.")
 
 
 def stop(state: NotebookState, line: str) -> None:
     parse(_stop, line)
-    session = state.session
-    if session is None or not session.started:
+    session = _running(state)
+    if session is None:
         print("No session to stop.")
         return
     deleted = session.stop(force=True)
@@ -178,8 +194,8 @@ def stop(state: NotebookState, line: str) -> None:
 
 def cancel(state: NotebookState, line: str) -> None:
     parse(_cancel, line)
-    session = state.session
-    if session is None or not session.started:
+    session = _running(state)
+    if session is None:
         print("No session, nothing to cancel.")
         return
     cancelled = session.cancel()

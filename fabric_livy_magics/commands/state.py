@@ -11,7 +11,6 @@ from collections.abc import Callable
 from typing import Any
 
 from fabric_livy_magics.config import MagicSettings, SessionOptions, Target
-from fabric_livy_magics.errors import LivyError
 from fabric_livy_magics.session import NotebookSession
 
 __all__ = ["NotebookState"]
@@ -83,7 +82,3 @@ def _progress_factory(delay: float) -> Callable[[str], Any]:
     from fabric_livy_magics.progress import ProgressDisplay
 
     return lambda label: ProgressDisplay(label, delay=delay)
-
-
-def describe_error(exc: LivyError) -> str:
-    return f"{type(exc).__name__}: {exc}"

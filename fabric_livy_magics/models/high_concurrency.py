@@ -33,6 +33,7 @@ class HighConcurrencySession:
     workspace_id: str | None = None
     artifact_id: str | None = None
     created_at: str | None = None
+    creator_id: str | None = None
     extra: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -53,6 +54,7 @@ class HighConcurrencySession:
             workspace_id=p.opt_str(data.get("workspaceId")),
             artifact_id=p.opt_str(data.get("artifactId")),
             created_at=p.opt_str(data.get("createdAt")),
+            creator_id=p.opt_str(data.get("creatorId")),
             extra=p.extra(data, _HC_FIELDS),
         )
 

@@ -26,11 +26,26 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fabric_livy_magics.server import views
-from fabric_livy_magics.server.bodies import completion_request, parse_json, session_request, statement_request
+from fabric_livy_magics.server.batch_routes import batch_routes
+from fabric_livy_magics.server.batches import BatchRegistry
+from fabric_livy_magics.server.bodies import (
+    completion_request,
+    parse_json,
+    session_request,
+    statement_request,
+)
 from fabric_livy_magics.server.errors import ApiError
 from fabric_livy_magics.server.high_concurrency import HighConcurrencySessions
-from fabric_livy_magics.server.routing import fabric_ids, int_param, is_fabric, json_response, list_page, log_page, shape_routes
-from fabric_livy_magics.server.sessions import Registry, Repl, Session
+from fabric_livy_magics.server.routing import (
+    fabric_ids,
+    int_param,
+    is_fabric,
+    json_response,
+    list_page,
+    log_page,
+    shape_routes,
+)
+from fabric_livy_magics.server.sessions import DEFAULT_REPL, Registry, Repl, Session
 
 __all__ = ["build_app"]
 
@@ -66,7 +81,7 @@ class LivyApp:
         return self.registry.get(request.path_params["session"])
 
     def _repl(self, request: Request, session: Session) -> Repl:
-        return self.registry.repl(session, request.path_params.get("repl", "default"))
+        return self.registry.repl(session, request.path_params.get("repl", DEFAULT_REPL))
 
     # -- both shapes ------------------------------------------------------------------------
     async def version(self, request: Request) -> Response:
@@ -203,11 +218,14 @@ class LivyApp:
         )
 
 
+def _error_payload(fabric: bool, message: str, code: str, request_id: str) -> dict[str, str]:
+    """Fabric's ``{errorCode, message, requestId}`` or Livy's ``{msg}``."""
+    return {"errorCode": code, "message": message, "requestId": request_id} if fabric else {"msg": message}
+
+
 def _error_body(request: Request, status: int, message: str, code: str) -> Response:
-    if is_fabric(request.url.path):
-        rid = request.scope.get("state", {}).get("request_id", "")
-        return json_response({"errorCode": code, "message": message, "requestId": rid}, status)
-    return json_response({"msg": message}, status)
+    rid = request.scope.get("state", {}).get("request_id", "")
+    return json_response(_error_payload(is_fabric(request.url.path), message, code, rid), status)
 
 
 async def _api_error(request: Request, exc: Exception) -> Response:
@@ -227,7 +245,8 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 async def _internal_error(request: Request, exc: Exception) -> Response:
     print(f"fabric-livy serve: internal error on {request.method} {request.url.path}", file=sys.stderr)
     traceback.print_exception(exc, file=sys.stderr)
-    return _error_body(request, 500, f"Internal server error ({type(exc).__name__}); see the server log.", "InternalError")
+    message = f"The server failed on {request.method} {request.url.path}; its log has the details. Please report it."
+    return _error_body(request, 500, message, "InternalError")
 
 
 class GuardMiddleware:
@@ -244,14 +263,13 @@ class GuardMiddleware:
         fabric = is_fabric(scope["path"])
         request_id = str(uuid.uuid4())
         scope.setdefault("state", {})["request_id"] = request_id
+        id_headers = [(b"x-ms-request-id", request_id.encode()), (b"requestid", request_id.encode())] if fabric else []
         if self._token is not None:
             given = dict(scope["headers"]).get(b"authorization", b"")
             if not hmac.compare_digest(given, self._token):
                 message = "Missing or wrong bearer token: send 'Authorization: Bearer <token>' with the server's --token."
-                body = {"errorCode": "Unauthorized", "message": message, "requestId": request_id} if fabric else {"msg": message}
-                headers = [(b"content-type", b"application/json"), (b"www-authenticate", b"Bearer")]
-                if fabric:
-                    headers += [(b"x-ms-request-id", request_id.encode()), (b"requestid", request_id.encode())]
+                body = _error_payload(fabric, message, "Unauthorized", request_id)
+                headers = [(b"content-type", b"application/json"), (b"www-authenticate", b"Bearer"), *id_headers]
                 await send({"type": "http.response.start", "status": 401, "headers": headers})
                 await send({"type": "http.response.body", "body": json.dumps(body).encode()})
                 return
@@ -261,9 +279,7 @@ class GuardMiddleware:
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                headers += [(b"x-ms-request-id", request_id.encode()), (b"requestid", request_id.encode())]
-                message = {**message, "headers": headers}
+                message = {**message, "headers": [*message.get("headers", []), *id_headers]}
             await send(message)
 
         await self.app(scope, receive, send_with_id)
@@ -272,9 +288,6 @@ class GuardMiddleware:
 def build_app(registry: Registry, token: str | None = None) -> ASGIApp:
     """The server app over ``registry``; with ``token`` every request needs that bearer token."""
     handlers = LivyApp(registry)
-    from fabric_livy_magics.server.batch_routes import batch_routes
-    from fabric_livy_magics.server.batches import BatchRegistry
-
     batches = BatchRegistry(registry.config, registry.workdirs)  # spark-submit jobs; stopped with the sessions
     registry.on_shutdown.append(batches.shutdown)
     app = Starlette(

@@ -21,7 +21,13 @@ from starlette.routing import Route
 from fabric_livy_magics.server import views
 from fabric_livy_magics.server.batches import Batch, BatchRegistry
 from fabric_livy_magics.server.bodies import batch_request, parse_json
-from fabric_livy_magics.server.routing import fabric_ids, json_response, list_page, log_page, shape_routes
+from fabric_livy_magics.server.routing import (
+    fabric_ids,
+    json_response,
+    list_page,
+    log_page,
+    shape_routes,
+)
 
 __all__ = ["batch_routes"]
 

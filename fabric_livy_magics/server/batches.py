@@ -77,16 +77,16 @@ def _local_file(value: str, what: str) -> str:
     elif scheme and len(scheme) > 1:
         raise ApiError(
             400,
-            f"This local server runs only local files; {what} {value!r} uses {scheme}://. "
+            f"This local server runs only local files; {what} '{value}' uses {scheme}://. "
             "Give a path on the server's disk or a file:// URL.",
             "InvalidRequest",
         )
     else:
         path = Path(value).expanduser()
     if not path.is_absolute():
-        raise ApiError(400, f"{what} {value!r} is a relative path: give an absolute path or a file:// URL.", "InvalidRequest")
+        raise ApiError(400, f"{what} '{value}' is a relative path: give an absolute path or a file:// URL.", "InvalidRequest")
     if not path.is_file():
-        raise ApiError(400, f"{what} {str(path)!r} does not exist on the server. Check the path.", "FileNotFound")
+        raise ApiError(400, f"{what} '{path}' does not exist on the server. Check the path.", "FileNotFound")
     return str(path)
 
 
@@ -280,12 +280,8 @@ class BatchRegistry:
 
 def _driver_started(pid: int) -> bool:
     """True once a Python process runs under the JVM (PythonRunner started the user's script)."""
-    try:
-        children = psutil.Process(pid).children(recursive=True)
-    except psutil.Error:
-        return False
     java = False
-    for child in children:
+    for child in descendants(pid):
         try:
             name = child.name().lower()
         except psutil.Error:

@@ -21,7 +21,6 @@ REFUSED_KINDS = {"spark": "Scala", "sparkr": "R"}
 SESSION_KINDS = {*RUNNABLE_KINDS, "shared"}
 
 
-
 @dataclass(frozen=True)
 class Fields:
     """The fields a request takes, by type; ``fabric_only`` ones are unknown to the Livy shape."""
@@ -76,18 +75,47 @@ def parse_json(body: bytes, *, required: bool) -> dict[str, Any]:
         return {}
     try:
         value = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError:
+        raise ApiError(400, "The request body is not valid JSON: send it as UTF-8 text.", "InvalidRequest") from None
+    except ValueError as exc:
         raise ApiError(400, f"The request body is not valid JSON: {exc}.", "InvalidRequest") from None
     if not isinstance(value, dict):
-        raise ApiError(400, f"The request body must be a JSON object, not {type(value).__name__}.", "InvalidRequest")
+        raise ApiError(400, f"The request body must be a JSON object, not {_json_type(value)}.", "InvalidRequest")
     return value
+
+
+def _json_type(value: Any) -> str:
+    """What a client sent, in JSON's words (a message names no Python type)."""
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a decimal number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return "null"
+
+
+def _reject_unknown(body: dict[str, Any], allowed: frozenset[str], what: str) -> None:
+    """Livy shape only: a field Livy does not know is a 400 (Jackson's ``FAIL_ON_UNKNOWN_PROPERTIES``)."""
+    unknown = sorted(set(body) - allowed)
+    if unknown:
+        names = ", ".join(f"'{name}'" for name in unknown)
+        raise ApiError(
+            400, f"Unrecognized field(s) {names} in the {what} request; known fields: {', '.join(sorted(allowed))}.", "InvalidRequest"
+        )
 
 
 def _check_kind(kind: Any, *, session: bool) -> str | None:
     if kind is None:
         return None
     if not isinstance(kind, str):
-        raise ApiError(400, f"'kind' must be a string, not {type(kind).__name__}.", "InvalidRequest")
+        raise ApiError(400, f"'kind' must be a string, not {_json_type(kind)}.", "InvalidRequest")
     lowered = kind.lower()
     if lowered in REFUSED_KINDS:
         raise ApiError(
@@ -98,24 +126,22 @@ def _check_kind(kind: Any, *, session: bool) -> str | None:
     allowed = SESSION_KINDS if session else RUNNABLE_KINDS
     if lowered not in allowed:
         raise ApiError(400, f"Unknown kind '{kind}': use one of {', '.join(sorted(allowed))}.", "InvalidRequest")
-    return "pyspark" if lowered == "python" else lowered
+    return RUNNABLE_KINDS.get(lowered, lowered)
 
 
 def _checked(body: dict[str, Any], fields: Fields, *, livy: bool) -> dict[str, Any]:
     """The known, non-null fields of ``body``, type-checked; maps get string values."""
     allowed = fields.allowed(livy=livy)
     if livy:
-        unknown = sorted(set(body) - allowed)
-        if unknown:
-            raise ApiError(400, f"Unrecognized field(s) {', '.join(map(repr, unknown))} in the {fields.what} request.", "InvalidRequest")
+        _reject_unknown(body, allowed, fields.what)
     spec: dict[str, Any] = {}
     for key, value in body.items():
         if key not in allowed or value is None:
             continue
         if key in fields.strings and not isinstance(value, str):
-            raise ApiError(400, f"'{key}' must be a string, not {type(value).__name__}.", "InvalidRequest")
+            raise ApiError(400, f"'{key}' must be a string, not {_json_type(value)}.", "InvalidRequest")
         if key in fields.ints and (isinstance(value, bool) or not isinstance(value, int)):
-            raise ApiError(400, f"'{key}' must be an integer, not {type(value).__name__}.", "InvalidRequest")
+            raise ApiError(400, f"'{key}' must be an integer, not {_json_type(value)}.", "InvalidRequest")
         if key in fields.lists:
             if not isinstance(value, list) or not all(isinstance(v, fields.list_items) for v in value):
                 raise ApiError(400, f"'{key}' must be a list of strings.", "InvalidRequest")
@@ -150,11 +176,8 @@ def batch_request(body: dict[str, Any], *, livy: bool) -> dict[str, Any]:
 
 def statement_request(body: dict[str, Any], *, livy: bool, default_kind: str | None) -> dict[str, Any]:
     """Checked statement request: code, kind (defaults to the session's, else pyspark), sourceId."""
-    allowed = {"code", "kind"} if livy else {"code", "kind", "sourceId"}
     if livy:
-        unknown = sorted(set(body) - allowed)
-        if unknown:
-            raise ApiError(400, f"Unrecognized field(s) {', '.join(map(repr, unknown))} in the statement request.", "InvalidRequest")
+        _reject_unknown(body, frozenset({"code", "kind"}), "statement")
     code = body.get("code")
     if not isinstance(code, str):
         raise ApiError(400, "'code' is required and must be a string.", "InvalidRequest")

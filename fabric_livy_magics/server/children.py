@@ -24,9 +24,10 @@ from pathlib import Path
 
 import psutil
 
+from fabric_livy_magics.server.config import TOKEN_ENV
+
 __all__ = ["WorkDirs", "child_env", "descendants", "end_process_group", "running", "spark_conf"]
 
-TOKEN_ENV = "FABRIC_LIVY_SERVE_TOKEN"
 WAREHOUSE_CONF = "spark.sql.warehouse.dir"
 DEFAULT_JAVA_OPTIONS_CONF = "spark.driver.defaultJavaOptions"
 _SPARK_DEFAULTS = {"spark.ui.enabled": "false", "spark.sql.shuffle.partitions": "4"}

@@ -11,9 +11,10 @@ import socket
 import sys
 from typing import Any
 
+from fabric_livy_magics.server.config import TOKEN_ENV, ServerConfig
+
 __all__ = ["register", "serve"]
 
-TOKEN_ENV = "FABRIC_LIVY_SERVE_TOKEN"
 LISTENING = "fabric-livy serve: listening on http://{host}:{port}"
 
 
@@ -64,7 +65,6 @@ def _fail(message: str) -> int:
 def serve(args: argparse.Namespace) -> int:
     """Check the options, bind, print the listening line, serve until a signal, stop every session."""
     from fabric_livy_magics.server.bodies import parse_duration
-    from fabric_livy_magics.server.config import ServerConfig
 
     token = args.token or os.environ.pop(TOKEN_ENV, None) or None
     if not _is_loopback(args.host) and not (args.allow_remote and token):
@@ -102,7 +102,7 @@ def serve(args: argparse.Namespace) -> int:
     return asyncio.run(_run(sock, config, token))
 
 
-async def _run(sock: socket.socket, config: Any, token: str | None) -> int:
+async def _run(sock: socket.socket, config: ServerConfig, token: str | None) -> int:
     import uvicorn
 
     from fabric_livy_magics.server.app import build_app

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["ServerConfig"]
+__all__ = ["TOKEN_ENV", "ServerConfig"]
+
+#: Where ``fabric-livy serve`` also reads its bearer token (kept off the command line, where `ps` shows it).
+TOKEN_ENV = "FABRIC_LIVY_SERVE_TOKEN"
 
 
 @dataclass(frozen=True)

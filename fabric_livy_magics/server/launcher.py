@@ -27,6 +27,9 @@ from typing import IO
 
 import psutil
 
+from fabric_livy_magics.server.children import descendants, running
+from fabric_livy_magics.server.config import TOKEN_ENV
+
 __all__ = ["RunningServer", "ServerStartError", "find_running_server", "start_server", "state_file"]
 
 _LISTENING = re.compile(r"^fabric-livy serve: listening on (http://\S+)$")
@@ -60,8 +63,7 @@ class RunningServer:
     def stop(self, timeout: float = STOP_TIMEOUT) -> None:
         """SIGTERM (the server stops its sessions), wait; then kill whatever of its tree is left."""
         try:
-            proc = psutil.Process(self.pid)
-            tree = [proc, *proc.children(recursive=True)]
+            tree = [psutil.Process(self.pid), *descendants(self.pid)]
         except psutil.Error:
             tree = []
         with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -73,7 +75,7 @@ class RunningServer:
                 pass
         else:
             psutil.wait_procs(tree[:1], timeout=timeout)
-        leftovers = [p for p in tree if _running(p)]
+        leftovers = [p for p in tree if running(p)]
         for proc in leftovers:
             with contextlib.suppress(psutil.Error):
                 proc.kill()
@@ -82,13 +84,6 @@ class RunningServer:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self._popen.wait(timeout=5)
         _forget(self)
-
-
-def _running(proc: psutil.Process) -> bool:
-    try:
-        return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
-    except psutil.Error:
-        return False
 
 
 def state_file() -> Path:
@@ -119,7 +114,7 @@ def start_server(
     args += list(extra_args)
     env = dict(os.environ)
     if token:
-        env["FABRIC_LIVY_SERVE_TOKEN"] = token  # not on the command line, where `ps` shows it
+        env[TOKEN_ENV] = token  # not on the command line, where `ps` shows it
     if log_path is None:
         handle, name = tempfile.mkstemp(prefix="fabric-livy-serve-", suffix=".log")
         os.close(handle)

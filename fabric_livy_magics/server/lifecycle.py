@@ -40,7 +40,6 @@ class Tracked:
     state_times: dict[str, str] = field(default_factory=dict)
     error_message: str | None = None
     log: collections.deque[str] = field(default_factory=lambda: collections.deque(maxlen=MAX_LOG_LINES))
-    log_dropped: int = 0
 
     @property
     def ended(self) -> bool:
@@ -51,8 +50,6 @@ class Tracked:
         self.state_times[state] = iso_now()
 
     def append_log(self, line: str) -> None:
-        if len(self.log) == self.log.maxlen:
-            self.log_dropped += 1
         self.log.append(line)
 
 

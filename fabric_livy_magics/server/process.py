@@ -18,9 +18,22 @@ from typing import IO, Any
 import psutil
 
 from fabric_livy_magics.server.children import child_env, descendants, end_process_group
-__all__ = ["SessionProcess"]
+
+__all__ = ["SessionProcess", "find_session_process"]
 
 REPL_MODULE = "fabric_livy_magics.server.repl"
+
+
+def find_session_process(server_pid: int, session_id: int) -> psutil.Process | None:
+    """The live process of session ``session_id`` under server ``server_pid`` (told by its ``--session-id``)."""
+    for child in descendants(server_pid):
+        try:
+            argv = child.cmdline()
+        except psutil.Error:  # gone, or a zombie
+            continue
+        if REPL_MODULE in argv and "--session-id" in argv and argv[argv.index("--session-id") + 1] == str(session_id):
+            return child
+    return None
 
 
 class SessionProcess:

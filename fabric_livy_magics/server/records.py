@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import collections
 import time
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,5 +60,5 @@ class Session(Tracked):
     queue: collections.deque[tuple[Repl, Statement]] = field(default_factory=collections.deque)
     running: tuple[Repl, Statement] | None = None
     last_activity: float = field(default_factory=time.monotonic)
-    ready_at: float | None = None
-    created_at: float = field(default_factory=time.monotonic)
+    #: Completion requests sent to the process and not yet answered, by request id.
+    completions: dict[str, Future[list[str]]] = field(default_factory=dict)

@@ -21,18 +21,15 @@ import re
 import signal
 import sys
 import threading
-import time
 from collections.abc import Sequence
 from typing import Any, BinaryIO
+
+from fabric_livy_magics.server.lifecycle import now_ms
 
 __all__ = ["main"]
 
 PROGRESS_INTERVAL = 0.2
 CANCEL_GRACE = 0.5
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 def _die_with_parent() -> None:
@@ -211,7 +208,7 @@ class Session:
         with self._lock:
             self._current = (sid, group)
             self._interrupt_sid = None
-        started = _now_ms()
+        started = now_ms()
         self.channel.send({"type": "started", "sid": sid, "started": started})
         stop = threading.Event()
         try:
@@ -225,7 +222,7 @@ class Session:
             failed = True
         finally:
             stop.set()
-            completed = _now_ms()
+            completed = now_ms()
             with self._lock:
                 self._current = None
                 self._armed = False

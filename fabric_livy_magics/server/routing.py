@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import Any, overload
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -54,7 +54,12 @@ def json_response(data: Any, status: int = 200) -> Response:
     return Response(json.dumps(data, default=str), status_code=status, media_type="application/json")
 
 
+@overload
+def int_param(request: Request, name: str, default: int) -> int: ...
+@overload
+def int_param(request: Request, name: str, default: None = None) -> int | None: ...
 def int_param(request: Request, name: str, default: int | None = None) -> int | None:
+    """A non-negative integer query parameter; 400 when it is not one."""
     raw = request.query_params.get(name)
     if raw is None or raw == "":
         return default
@@ -77,7 +82,7 @@ def list_page(
     (``$skip``/``$top``, and ``totalCountOfMatchedItems`` with ``$count=true``)."""
     ids = fabric_ids(request)
     if ids:
-        skip = int_param(request, "$skip", 0) or 0
+        skip = int_param(request, "$skip", 0)
         top = int_param(request, "$top")
         page = items[skip:] if top is None else items[skip : skip + top]
         answer: dict[str, Any] = {"items": [fabric_item(item, *ids) for item in page]}
@@ -85,16 +90,15 @@ def list_page(
             answer["totalCountOfMatchedItems"] = len(items)
         answer["pageSize"] = len(page)
         return json_response(answer)
-    start = int_param(request, "from", 0) or 0
+    start = int_param(request, "from", 0)
     size = int_param(request, "size", LIVY_PAGE_SIZE)
-    page = items[start : start + (LIVY_PAGE_SIZE if size is None else size)]
+    page = items[start : start + size]
     return json_response({"from": start, "total": len(items), "sessions": [livy_item(item) for item in page]})
 
 
 def log_page(request: Request, ident: int, lines: Sequence[str]) -> Response:
     """Livy's ``/log`` answer: ``size`` lines from ``from`` (default: the last ``size``)."""
     size = int_param(request, "size", LIVY_PAGE_SIZE)
-    size = LIVY_PAGE_SIZE if size is None else size
     start = int_param(request, "from")
     start = max(0, len(lines) - size) if start is None else start
     return json_response({"id": ident, "from": start, "total": len(lines), "log": list(lines[start : start + size])})

@@ -19,6 +19,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import Future
 from typing import Any
 
 from fabric_livy_magics.server.children import WorkDirs, spark_conf
@@ -54,7 +55,6 @@ class Registry:
         self.workdirs = WorkDirs()
         self._next_id = 0
         self._stopping: list[threading.Thread] = []
-        self._completions: dict[str, Any] = {}
         self._closed = threading.Event()
         self._reaper = threading.Thread(target=self._reap, daemon=True, name="ttl-reaper")
         self._reaper.start()
@@ -93,7 +93,7 @@ class Registry:
             self._next_id += 1
             self._by_id[session.id] = session
             self._by_guid[session.guid] = session
-            self._set_state(session, "not_started")
+            session.set_state("not_started")
         self._spawn(session, spec)
         return session
 
@@ -147,7 +147,7 @@ class Registry:
                 hook(session)
             was_ended = session.ended
             if not was_ended:
-                self._set_state(session, "shutting_down")
+                session.set_state("shutting_down")
             self._fail_pending(session, "cancelled", "The session was deleted.")
         self._stop_async(session, final_state=None if was_ended else "killed")
 
@@ -159,7 +159,8 @@ class Registry:
         """Fabric's reset-timeout: restart the idle clock."""
         with self._lock:
             if session.ended:
-                raise ApiError(409, f"Session {session.guid} is {session.state}; it cannot be kept alive.", "InvalidSessionState")
+                message = f"Session {session.guid} is {session.state}; it cannot be kept alive. Create a new session."
+                raise ApiError(409, message, "InvalidSessionState")
             session.last_activity = time.monotonic()
 
     def _stop_async(self, session: Session, final_state: str | None) -> None:
@@ -168,7 +169,7 @@ class Registry:
                 session.process.stop(self.config.stop_grace)
             with self._lock:
                 if final_state and session.state == "shutting_down":
-                    self._set_state(session, final_state)
+                    session.set_state(final_state)
 
         thread = threading.Thread(target=stop, daemon=True, name=f"stop-session-{session.id}")
         with self._lock:
@@ -185,7 +186,7 @@ class Registry:
             sessions = list(self._by_id.values())
             for session in sessions:
                 if not session.ended:
-                    self._set_state(session, "shutting_down")
+                    session.set_state("shutting_down")
                     self._fail_pending(session, "cancelled", "The server is shutting down.")
         for session in sessions:
             self._stop_async(session, final_state="killed")
@@ -243,19 +244,17 @@ class Registry:
             elif statement.state == "running" and session.running is not None and session.running[1] is statement:
                 statement.state = "cancelling"
                 if session.process is not None:
-                    session.process.send({"type": "cancel", "sid": self._wire_id(repl, statement)})
+                    session.process.send({"type": "cancel", "sid": statement.id})
 
-    def complete(self, session: Session, repl: Repl, code: str, cursor: int) -> Any:
-        """Ask the child for completions; returns a concurrent Future of the candidate list."""
-        import concurrent.futures
-
-        future: concurrent.futures.Future[list[str]] = concurrent.futures.Future()
+    def complete(self, session: Session, repl: Repl, code: str, cursor: int) -> Future[list[str]]:
+        """Ask the child for completions; the future gets the candidates (none if the process ends)."""
+        future: Future[list[str]] = Future()
         with self._lock:
             if session.state not in ("idle", "busy") or session.process is None:
                 future.set_result([])
                 return future
             rid = uuid.uuid4().hex
-            self._completions[rid] = future
+            session.completions[rid] = future
         session.process.send({"type": "complete", "rid": rid, "repl": repl.key, "code": code, "cursor": cursor})
         return future
 
@@ -276,27 +275,22 @@ class Registry:
                 session.process.send({"type": "drop_repl", "repl": key})
 
     # -- child events (reader threads) ------------------------------------------------------
-    @staticmethod
-    def _wire_id(repl: Repl, statement: Statement) -> int:
-        return statement.id
-
     def _on_message(self, session: Session, message: dict[str, Any]) -> None:
         kind = message.get("type")
         with self._lock:
             if kind == "ready":
                 session.app_id = message.get("appId")
                 session.spark_ui_url = message.get("sparkUiUrl")
-                session.ready_at = time.monotonic()
                 session.last_activity = time.monotonic()
                 if session.state == "starting":
-                    self._set_state(session, "idle")
+                    session.set_state("idle")
                     self._pump(session)
             elif kind == "fatal":
                 session.error_message = str(message.get("message"))
-                self._set_state(session, "error")
+                session.set_state("error")
                 self._fail_pending(session, "error", f"The session failed to start: {session.error_message}")
             elif kind == "completion":
-                future = self._completions.pop(str(message.get("rid")), None)
+                future = session.completions.pop(str(message.get("rid")), None)
                 if future is not None and not future.done():
                     future.set_result(list(message.get("candidates") or []))
             elif session.running is not None and message.get("sid") == session.running[1].id:
@@ -319,25 +313,26 @@ class Registry:
         session.running = None
         session.last_activity = time.monotonic()
         if session.state == "busy":
-            self._set_state(session, "idle")
+            session.set_state("idle")
         self._pump(session)
 
     def _on_exit(self, session: Session, code: int) -> None:
         with self._lock:
             self._append_log(session, f"session process exited with code {code}")
-            for future in list(self._completions.values()):
+            for future in session.completions.values():
                 if not future.done():
                     future.set_result([])
+            session.completions.clear()
             if session.state == "shutting_down" or session.ended:
                 if session.state == "shutting_down" and session.error_message is None:
-                    self._set_state(session, "killed")
+                    session.set_state("killed")
                 return
             if session.state in ("not_started", "starting"):
                 session.error_message = session.error_message or f"the session process exited with code {code} while starting"
-                self._set_state(session, "error")
+                session.set_state("error")
             else:
                 session.error_message = f"the session process exited unexpectedly with code {code}"
-                self._set_state(session, "dead")
+                session.set_state("dead")
             self._fail_pending(session, "error", f"The session process died ({session.error_message}).")
 
     def _append_log(self, session: Session, line: str) -> None:
@@ -345,9 +340,6 @@ class Registry:
             session.append_log(line)
 
     # -- internals (lock held) --------------------------------------------------------------
-    def _set_state(self, session: Session, state: str) -> None:
-        session.set_state(state)
-
     def _pump(self, session: Session) -> None:
         """Send the next queued statement when the session is ready and not running one."""
         if session.running is not None or session.state not in ("idle", "busy") or session.process is None:
@@ -358,7 +350,7 @@ class Registry:
                 continue
             statement.state = "running"
             session.running = (repl, statement)
-            self._set_state(session, "busy")
+            session.set_state("busy")
             sent = session.process.send(
                 {"type": "execute", "sid": statement.id, "repl": repl.key, "code": statement.code, "kind": statement.kind}
             )
@@ -368,7 +360,7 @@ class Registry:
                 continue
             return
         if session.state == "busy":
-            self._set_state(session, "idle")
+            session.set_state("idle")
 
     def _fail_pending(self, session: Session, state: str, reason: str) -> None:
         pending = [s for _, s in session.queue]
@@ -404,7 +396,7 @@ class Registry:
                     if session.ttl and session.state == "idle" and now - session.last_activity > session.ttl:
                         self._append_log(session, f"session stopped: idle for more than {session.ttl:g} s (ttl)")
                         session.error_message = f"stopped after being idle for more than {session.ttl:g} s"
-                        self._set_state(session, "shutting_down")
+                        session.set_state("shutting_down")
                         expired.append(session)
             for session in expired:
                 self._stop_async(session, final_state="dead")

@@ -19,8 +19,7 @@ __all__ = [
     "livy_batch", "livy_session", "livy_statement",
 ]  # fmt: skip
 
-SESSION_LOG_TAIL = 100
-LOG_TAIL = SESSION_LOG_TAIL
+LOG_TAIL = 100  # log lines in a session or batch answer (``/log`` pages the rest)
 _FABRIC_STATE_INFO = {"not_started": "queued", "starting": "acquiringSession", "error": "error", "killed": "cancelled"}
 _HC_STATES = {
     "not_started": "NotStarted",
@@ -47,7 +46,7 @@ def livy_session(session: Session) -> dict[str, Any]:
         "state": session.state,
         "kind": session.kind or "shared",
         "appInfo": {"driverLogUrl": None, "sparkUiUrl": session.spark_ui_url},
-        "log": list(session.log)[-SESSION_LOG_TAIL:],
+        "log": list(session.log)[-LOG_TAIL:],
     }
 
 
@@ -62,7 +61,7 @@ def _fabric_job(item: Session | Batch, job_type: str, lakehouse: str, ui_url: st
         "jobType": job_type,
         "submitterId": None,
         "submitterName": submitter,
-        "log": list(item.log)[-SESSION_LOG_TAIL:],
+        "log": list(item.log)[-LOG_TAIL:],
         "state": item.state,
         "tags": item.tags,
     }

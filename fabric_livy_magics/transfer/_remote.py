@@ -1,6 +1,6 @@
 """Code that runs inside the remote PySpark REPL, sent as source text with every transfer call.
 
-This file is never imported by the client: ``wire.remote_call`` reads it as text and ships it,
+This file is never imported by the client: ``wire.remote_code`` reads it as text and ships it,
 and the remote side executes it in a private namespace and calls ``main(ns, spec)``. So it may
 import only the standard library, pyspark and (optionally) pyarrow, and it must run on the
 Python versions Spark clusters use (3.8+). ``ns`` is the REPL's namespace (user variables and
@@ -97,6 +97,16 @@ def _tidy(ns):
         ns.pop(STATE_KEY, None)
 
 
+def _spark(ns):
+    """The REPL's ``spark``, else the active session (a REPL that names it differently)."""
+    spark = ns.get("spark")
+    if spark is None:
+        from pyspark.sql import SparkSession
+
+        spark = SparkSession.getActiveSession()
+    return spark
+
+
 def _check_name(name):
     if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
         raise Failure("bad_name", "ValueError", "%r is not a valid Python variable name" % (name,))
@@ -120,13 +130,8 @@ def _resolve(ns, source):
                           "remote variable %r is a %s, not a Spark DataFrame"
                           % (name, type(obj).__name__))
         return obj
-    spark = ns.get("spark")
-    if spark is None:
-        from pyspark.sql import SparkSession
-
-        spark = SparkSession.getActiveSession()
     try:
-        return spark.sql(source["query"])
+        return _spark(ns).sql(source["query"])
     except Exception as exc:
         raise Failure("sql_error", type(exc).__name__, _first_lines(str(exc)))
 
@@ -331,11 +336,7 @@ def _send_end(ns, spec):
     except (binascii.Error, ValueError) as exc:
         raise Failure("corrupt", "ValueError", "the uploaded data is not valid base64: %s" % exc)
     table = pa.ipc.open_stream(raw).read_all()
-    spark = ns.get("spark")
-    if spark is None:
-        from pyspark.sql import SparkSession
-
-        spark = SparkSession.getActiveSession()
+    spark = _spark(ns)
     schema = None
     try:
         from pyspark.sql.pandas.types import from_arrow_schema

@@ -60,13 +60,12 @@ def fetch_dataframe(
         "sample": sample, "encoding": encoding, "chunk": chunk_bytes,
         "codecs": _local_codecs() if compression else [],
     }
-    done = False
     try:
         first = wire.call(run, spec)
     except StatementFailed:
         raise  # reported by the remote side before it kept anything
     except Exception as exc:
-        _drop(run, tid, done, exc)
+        wire.drop(run, tid, exc)
         raise
     received = first.raw_chars
     header = first.header
@@ -74,6 +73,8 @@ def fetch_dataframe(
     try:
         length, digest = int(header["length"]), str(header["sha256"])
         names = [str(n) for n in header["columns"]]
+        encoding_used, rows = str(header["encoding"]), int(header["rows"])
+        truncated = bool(header["truncated"])
         parts = [wire.check_chunk(first, 0)]
         offset = len(parts[0])
         while offset < length:
@@ -93,33 +94,24 @@ def fetch_dataframe(
                 "characters, checksum mismatch). Run the cell again."
             )
     except (KeyError, TypeError, ValueError) as exc:
-        _drop(run, tid, done, exc)
-        raise MalformedResponse(f"The remote transfer header is incomplete: {exc!r}.") from exc
+        if not done:
+            wire.drop(run, tid, exc)
+        raise MalformedResponse(f"The remote transfer header is incomplete or malformed ({exc}). "
+                                "Run the cell again.") from exc
     except Exception as exc:
-        _drop(run, tid, done, exc)
+        if not done:
+            wire.drop(run, tid, exc)
         raise
 
-    if header["encoding"] == "arrow":
+    if encoding_used == "arrow":
         table = decode_arrow_payload(payload)
         label = "arrow" + (f"+{header['codec']}" if header.get("codec") else "")
     else:
         table = decode_json_payload(payload)
         label = "json"
     frame = arrow_to_pandas(table, names)
-    rows = int(header["rows"])
     if len(frame) != rows:
         raise MalformedResponse(f"The transferred result has {len(frame)} rows; the remote side sent {rows}.")
-    truncated = bool(header["truncated"])
     note = f"Arrow was not available remotely ({header['arrow_error']})" if header.get("arrow_error") else None
     return FetchResult(frame=frame, truncated=truncated, total_rows=None if truncated else rows,
                        bytes_transferred=received, encoding=label, note=note)
-
-
-def _drop(run: Runner, tid: str, done: bool, error: Exception) -> None:
-    """Free the remote copy after a failure; a failed cleanup is noted on the original error."""
-    if done:
-        return
-    try:
-        wire.call(run, {"op": "drop", "id": tid})
-    except Exception as cleanup:  # the original error is what the person needs to see
-        error.add_note(f"Also failed to free the remote transfer buffer: {cleanup}")

@@ -28,6 +28,7 @@ __all__ = [
     "RESERVED_REMOTE_NAMES",
     "DEFAULT_CHUNK_BYTES",
     "validate_name",
+    "validate_send_name",
 ]
 
 Runner = Callable[[str], str]
@@ -51,6 +52,14 @@ def validate_name(name: object, *, what: str = "remote variable name") -> str:
             f"{name!r} is not a valid {what}: use a Python identifier such as df or sales_2024."
         )
     return name
+
+
+def validate_send_name(name: object) -> str:
+    """``validate_name``, and not one of the names ``send`` must never overwrite remotely."""
+    validate_name(name)
+    if name in RESERVED_REMOTE_NAMES:
+        raise ConfigurationError(f"{name!r} is reserved in the remote session: pick another name.")
+    return str(name)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from fabric_livy_magics.errors import ConfigurationError
 from . import wire
 from .encode import encode_arrow_payload, pandas_to_arrow
 from .fetch import MIN_CHUNK_BYTES
-from .models import DEFAULT_CHUNK_BYTES, RESERVED_REMOTE_NAMES, Runner, SendResult, validate_name
+from .models import DEFAULT_CHUNK_BYTES, Runner, SendResult, validate_send_name
 
 if TYPE_CHECKING:
     import pandas
@@ -34,9 +34,7 @@ def send_dataframe(
     statements of at most ``chunk_bytes`` characters, each CRC-checked remotely and the whole
     SHA-256-checked before ``spark.createDataFrame``. The pandas index is not sent.
     """
-    validate_name(remote_name)
-    if remote_name in RESERVED_REMOTE_NAMES:
-        raise ConfigurationError(f"{remote_name!r} is reserved in the remote session: pick another name.")
+    validate_send_name(remote_name)
     if chunk_bytes < MIN_CHUNK_BYTES:
         raise ConfigurationError(f"chunk_bytes must be at least {MIN_CHUNK_BYTES}; got {chunk_bytes}.")
     table = pandas_to_arrow(frame)  # before any remote call: bad columns fail here
@@ -61,10 +59,7 @@ def send_dataframe(
             "length": len(payload), "sha256": hashlib.sha256(payload.encode("ascii")).hexdigest(),
         })
     except Exception as exc:
-        try:
-            wire.call(run, {"op": "drop", "id": tid})
-        except Exception as cleanup:
-            exc.add_note(f"Also failed to free the remote upload buffer: {cleanup}")
+        wire.drop(run, tid, exc)
         raise
     return SendResult(remote_name=remote_name, rows=int(end.header["rows"]),
                       schema=str(end.header["schema"]), bytes_transferred=sent)

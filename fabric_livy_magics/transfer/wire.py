@@ -21,7 +21,7 @@ from fabric_livy_magics.errors import MalformedResponse, StatementFailed
 
 from .models import Runner
 
-__all__ = ["Answer", "remote_code", "call", "parse_answer", "check_chunk"]
+__all__ = ["Answer", "remote_code", "call", "drop", "parse_answer", "check_chunk"]
 
 _ID = re.compile(r"^[0-9a-f]{32}$")
 
@@ -90,13 +90,22 @@ def call(run: Runner, spec: dict[str, Any]) -> Answer:
     return parse_answer(run(remote_code(spec)), spec["id"])
 
 
+def drop(run: Runner, tid: str, error: Exception) -> None:
+    """Free a transfer's remote buffer after ``error``; a failed cleanup is noted on ``error``."""
+    try:
+        call(run, {"op": "drop", "id": tid})
+    except Exception as cleanup:  # the original error is what the person needs to see
+        error.add_note(f"Also failed to free the remote transfer buffer: {cleanup}")
+
+
 def check_chunk(answer: Answer, offset: int) -> str:
     """The chunk in ``answer`` after checking its offset, length and CRC-32."""
     header, body = answer.header, answer.body
     try:
         expected_offset, size, crc = int(header["offset"]), int(header["size"]), int(header["crc32"])
     except (KeyError, TypeError, ValueError) as exc:
-        raise MalformedResponse(f"The remote transfer chunk header is incomplete: {header!r}") from exc
+        raise MalformedResponse(f"The remote transfer chunk header is incomplete or malformed ({exc}). "
+                                "Run the cell again.") from exc
     if expected_offset != offset:
         raise MalformedResponse(f"Got the transfer chunk at offset {expected_offset}, expected {offset}.")
     if len(body) != size:

@@ -9,6 +9,7 @@ import pytest
 import requests
 
 from fabric_livy_magics.auth.settings import ConnectionSettings
+from fabric_livy_magics.errors import ConfigurationError
 from fabric_livy_magics.widgets import LoginForm, SignInResult, login_text
 from tests.auth.conftest import auth_settings
 from tests.secret_scan import register_log_file, register_secret
@@ -86,6 +87,19 @@ def test_connection_string_fills_workspace_and_lakehouse(idp, clean_env):
     assert conn.environment_id == "cccccccc-0000-0000-0000-000000000003"
 
 
+def test_failure_after_sign_in_shows_in_the_form_not_as_a_traceback(idp, public_client):
+    def connect(result: SignInResult) -> None:
+        raise ConfigurationError("That lakehouse cannot be reached. Check the connection string.")
+
+    form = LoginForm(settings=auth_settings(idp, method="device-code", token_cache_enabled=False),
+                     connection=ConnectionSettings(), on_sign_in=connect)
+    form.client_id.value = public_client.client_id
+    form.sign_in_button.click()  # the callback runs in the background thread
+    assert form.wait(15) == "signed-in"
+    assert form.error_text == "That lakehouse cannot be reached. Check the connection string."
+    assert form.result is not None and form.sign_out_button.disabled is False
+
+
 def _wait_for(predicate, timeout=10.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -130,36 +144,27 @@ def test_device_code_timeout_in_the_form(idp, public_client):
     assert "Nobody entered the device code" in form.error_text
 
 
-def test_login_text_prints_code_and_result_without_secrets(idp, public_client):
+def test_login_text_prints_code_and_result_without_secrets(idp, public_client, tmp_path):
     lines: list[str] = []
     settings_env = {"AZURE_TENANT_ID": "contoso-test", "AZURE_AUTHORITY_HOST": idp.authority_host,
                     "FABRIC_LIVY_TOKEN_CACHE": "none", "FABRIC_WORKSPACE_ID": WS,
-                    "FABRIC_LAKEHOUSE_ID": LH}
-    # instance discovery is a file/explicit setting; the environment table has no variable for it
-    from fabric_livy_magics.auth import settings as settings_module
-
-    result = None
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(settings_module, "default_config_path",
-                   lambda environ=None: _write_config(idp))
-        result = login_text("device-code", client_id=public_client.client_id, out=lines.append,
-                            environ=settings_env)
+                    "FABRIC_LAKEHOUSE_ID": LH, "FABRIC_LIVY_CONFIG": _write_config(tmp_path)}
+    result = login_text("device-code", client_id=public_client.client_id, out=lines.append,
+                        environ=settings_env)
     assert result.account == idp.user and result.connection == ConnectionSettings(WS, LH)
     text = "\n".join(lines)
     assert "enter the code" in text and f"Signed in as {idp.user} (device-code)" in text
     assert result.provider.get_token().token not in text
 
 
-def _write_config(idp):
-    import tempfile
-    from pathlib import Path
-
-    path = Path(tempfile.mkdtemp()) / "config.toml"
+def _write_config(folder) -> str:
+    """Instance discovery is a file/explicit setting; the environment table has no variable for it."""
+    path = folder / "config.toml"
     path.write_text("[auth]\ninstance_discovery = false\n")
-    return path
+    return str(path)
 
 
-def test_login_text_asks_for_a_missing_secret(idp, secret_client):
+def test_login_text_asks_for_a_missing_secret(idp, secret_client, tmp_path):
     client = secret_client
     secret = client.secret
     asked = []
@@ -169,13 +174,10 @@ def test_login_text_asks_for_a_missing_secret(idp, secret_client):
         return secret
 
     lines: list[str] = []
-    from fabric_livy_magics.auth import settings as settings_module
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(settings_module, "default_config_path", lambda environ=None: _write_config(idp))
-        result = login_text("service-principal", tenant_id="contoso-test", client_id=client.client_id,
-                            ask_secret=ask, out=lines.append,
-                            environ={"AZURE_AUTHORITY_HOST": idp.authority_host})
+    result = login_text("service-principal", tenant_id="contoso-test", client_id=client.client_id,
+                        ask_secret=ask, out=lines.append,
+                        environ={"AZURE_AUTHORITY_HOST": idp.authority_host,
+                                 "FABRIC_LIVY_CONFIG": _write_config(tmp_path)})
     assert asked == ["Client secret: "] and result.account == client.client_id
     assert secret not in "\n".join(lines)
 

@@ -36,8 +36,12 @@ def test_livy_endpoint_accepts_pasted_sessions_url_and_int_ids():
     endpoint = LivyEndpoint("http://127.0.0.1:8998/sessions/")
     assert endpoint.session_url(3) == "http://127.0.0.1:8998/sessions/3"
     assert endpoint.parse_session_id("3") == 3
-    with pytest.raises(ConfigurationError):
+    with pytest.raises(ConfigurationError, match="List sessions"):
         endpoint.parse_session_id("abc")
+    with pytest.raises(ConfigurationError, match="Livy batch ids .* List batches"):
+        endpoint.parse_id("abc", "batch")
+    with pytest.raises(ConfigurationError, match="Fabric batch id 'abc' is not a GUID"):
+        FabricEndpoint(WS, LH).parse_id("abc", "batch")
 
 
 def test_bad_input_gives_one_line_configuration_errors():

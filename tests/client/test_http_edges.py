@@ -129,3 +129,29 @@ def test_token_is_never_sent_over_plain_http_to_a_remote_host():
     # HTTPS and loopback are fine
     LivyClient(LivyEndpoint("https://livy.example.com"), lambda: SECRET).close()
     LivyClient(LivyEndpoint("http://localhost:8998"), lambda: SECRET).close()
+
+
+def _jwt(claims: dict) -> str:
+    import base64
+
+    def part(data: dict) -> str:
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+
+    return f"{part({'alg': 'none'})}.{part(claims)}.signature"
+
+
+def test_fabric_403_names_the_missing_delegated_scope(httpserver):
+    """Our local server has no Entra roles or scopes, so Fabric's 403 is served here."""
+    token = _jwt({"aud": "https://api.fabric.microsoft.com", "upn": "ada@contoso.com",
+                  "scp": "Lakehouse.Read.All Item.ReadWrite.All"})
+    endpoint = FabricEndpoint(WS, LH, base_url=httpserver.url_for("/").rstrip("/"))
+    from urllib.parse import urlparse
+
+    httpserver.expect_request(urlparse(endpoint.sessions_url()).path, method="POST").respond_with_json(
+        {"errorCode": "Forbidden", "message": "Access denied", "requestId": "rq-7"}, status=403)
+    client = LivyClient(endpoint, lambda: token)
+    with pytest.raises(AuthError) as info:
+        client.create_session(name="x")
+    text = str(info.value)
+    assert "ada@contoso.com" in text and "Lakehouse.Execute.All" in text and "rq-7" in text
+    assert token not in text

@@ -95,5 +95,7 @@ def test_high_concurrency_target_needs_a_repl():
     with pytest.raises(ValueError):
         waiting.target
     ready = HighConcurrencySession.from_json(
-        {"id": "hc1", "state": "Idle", "sessionId": "s1", "replId": "r1", "sessionTag": "t"})
+        {"id": "hc1", "state": "Idle", "sessionId": "s1", "replId": "r1", "sessionTag": "t",
+         "creatorId": "u1"})
     assert ready.target == StatementTarget("s1", "r1")
+    assert ready.creator_id == "u1"  # a spec field, read rather than dropped

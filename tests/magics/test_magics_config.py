@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from IPython.utils.capture import capture_output
 from magics_helpers import LAKEHOUSE, WORKSPACE, reload_extension
 
+from fabric_livy_magics.client import LivyClient
 from fabric_livy_magics.endpoints import FabricEndpoint, LivyEndpoint
-from fabric_livy_magics.errors import ConfigurationError
+from fabric_livy_magics.errors import ConfigurationError, LivyTimeout
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -82,3 +84,30 @@ def test_connect_local_starts_a_server_and_shutdown_stops_it(shell: Any, clean_e
     assert "No sessions on" in capsys.readouterr().out
     reload_extension(shell)
     assert not server.alive()
+
+
+@pytest.mark.parametrize("command", ["status", "info", "logs", "stop", "cancel"])
+def test_looking_at_a_notebook_without_a_session_starts_nothing(shell: Any, clean_env: Any,
+                                                               command: str) -> None:
+    """Nothing is connected and auto_local is on, so only a cell may start the local server."""
+    state = reload_extension(shell)
+    with capture_output() as cap:
+        shell.run_line_magic("livy", command)
+    assert cap.stdout.startswith("No session")
+    assert state.session is None and state.target is None and state.started_server is None
+    reload_extension(shell)
+
+
+def test_a_session_that_does_not_start_in_time_is_deleted(shell: Any, clean_env: Any,
+                                                         livy_server: Any) -> None:
+    clean_env.setenv("FABRIC_LIVY_START_TIMEOUT", "0.3")  # a local session takes seconds
+    state = reload_extension(shell)
+    shell.run_line_magic("livy", f"connect --url {livy_server.url} --name too-slow")
+    with pytest.raises(LivyTimeout, match="It was deleted: run the cell again") as info:
+        shell.run_cell_magic("livy", "", "1 + 1")
+    [line] = info.value._render_traceback_()
+    assert "was not ready after 0.3 s" in line
+    assert not state.session.started
+    with LivyClient(livy_server.url) as client:
+        assert not [s for s in client.iter_sessions() if s.name == "too-slow"]
+    reload_extension(shell)

@@ -108,3 +108,17 @@ def test_fabric_notebook_against_the_local_fabric_shape(livy_server):
     assert "square" in squares and "16" in squares
     login = _cell_with(nb, "%livy login")
     assert any("application/vnd.jupyter.widget-view+json" in out.get("data", {}) for out in _outputs(login))
+
+
+def test_demo_command_writes_the_executed_notebook_and_html(tmp_path):
+    """The README's main job, as a person runs it: its own local server, exit status 0."""
+    import subprocess
+
+    done = subprocess.run([sys.executable, "-m", "fabric_livy_magics", "demo", "--out", str(tmp_path)],
+                          capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "Executed 15 cells" in done.stdout
+    executed = nbformat.read(tmp_path / "quickstart.ipynb", as_version=4)
+    assert "6 rows on Spark" in _text(_cell_with(executed, "createOrReplaceTempView"))
+    html = (tmp_path / "quickstart.html").read_text()
+    assert "6 rows on Spark" in html and "no_such_column" in html

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Collection
 from typing import Any
 
 import requests
@@ -37,27 +38,26 @@ class Api:
     def delete(self, path: str, **kwargs: Any) -> requests.Response:
         return self.call("DELETE", path, **kwargs)
 
-    def wait_session(self, session: str | int, states: set[str], timeout: float = SESSION_START_TIMEOUT) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while True:
-            answer = self.get(f"/sessions/{session}")
-            assert answer.status_code == 200, answer.text
-            body = answer.json()
-            if body["state"] in states:
-                return body
-            assert time.monotonic() < deadline, f"session {session} still {body['state']} after {timeout} s"
-            time.sleep(0.1)
-
-    def wait_statement(self, path: str, timeout: float = STATEMENT_TIMEOUT) -> dict[str, Any]:
+    def wait(
+        self, path: str, states: Collection[str], timeout: float, *, passing: Collection[str] | None = None, interval: float = 0.05
+    ) -> dict[str, Any]:
+        """GET ``path`` until its ``state`` is one of ``states``; fail on a timeout or a state not in ``passing``."""
         deadline = time.monotonic() + timeout
         while True:
             answer = self.get(path)
             assert answer.status_code == 200, answer.text
             body = answer.json()
-            if body["state"] in DONE:
+            if body["state"] in states:
                 return body
+            assert passing is None or body["state"] in passing, body
             assert time.monotonic() < deadline, f"{path} still {body['state']} after {timeout} s"
-            time.sleep(0.05)
+            time.sleep(interval)
+
+    def wait_session(self, session: str | int, states: set[str], timeout: float = SESSION_START_TIMEOUT) -> dict[str, Any]:
+        return self.wait(f"/sessions/{session}", states, timeout, interval=0.1)
+
+    def wait_statement(self, path: str, timeout: float = STATEMENT_TIMEOUT) -> dict[str, Any]:
+        return self.wait(path, DONE, timeout)
 
     def run(self, session: str | int, code: str, kind: str | None = None, repl: str = "") -> dict[str, Any]:
         """Post a statement and wait for its final state."""

@@ -10,8 +10,8 @@ from server_api import Api
     ("body", "fragment"),
     [
         (b"{not json", "not valid JSON"),
-        (b"[1, 2]", "must be a JSON object"),
-        (b'{"kind": 3}', "'kind' must be a string"),
+        (b"[1, 2]", "must be a JSON object, not an array"),
+        (b'{"kind": 3}', "'kind' must be a string, not an integer"),
         (b'{"kind": "cobol"}', "Unknown kind 'cobol'"),
         (b'{"conf": "x"}', "'conf' must be an object"),
         (b'{"driverCores": "two"}', "'driverCores' must be an integer"),
@@ -70,5 +70,6 @@ def test_bad_completion_requests_get_400(livy: Api, pyspark_session: int) -> Non
 
 
 def test_server_still_serves_after_bad_input(livy: Api, pyspark_session: int) -> None:
-    livy.post("/sessions", data=b"\xff\xfe garbage")
+    garbage = livy.post("/sessions", data=b"\xff\xfe garbage")
+    assert garbage.status_code == 400 and "not valid JSON" in garbage.json()["msg"]
     assert livy.run(pyspark_session, "'still here'")["output"]["data"]["text/plain"] == "'still here'"

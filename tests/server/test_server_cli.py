@@ -58,7 +58,7 @@ def test_token_is_required_on_every_request_in_both_shapes(tmp_path) -> None:
         server.stop()
     log = (tmp_path / "server.log").read_text()
     assert "t0ken-value" not in log
-    assert "t0ken-value" not in " ".join(server.__repr__())
+    assert "t0ken-value" not in repr(server)
 
 
 def test_remembered_server_is_found_and_forgotten_after_stop(tmp_path, monkeypatch) -> None:

@@ -139,13 +139,5 @@ def test_high_concurrency_repls_share_one_spark_app_with_separate_namespaces(fab
 
 
 def _wait_hc_idle(fabric: Api, hc_id: str) -> dict:
-    import time
-
-    deadline = time.monotonic() + 180
-    while True:
-        body = fabric.get(f"/highConcurrencySessions/{hc_id}").json()
-        if body["state"] == "Idle":
-            return body
-        assert body["state"] in ("NotStarted", "AcquiringHighConcurrencySession"), body
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
+    starting = {"NotStarted", "AcquiringHighConcurrencySession"}
+    return fabric.wait(f"/highConcurrencySessions/{hc_id}", {"Idle"}, timeout=180, passing=starting, interval=0.1)

@@ -11,28 +11,11 @@ import pytest
 from server_api import Api
 
 from fabric_livy_magics.server.launcher import RunningServer, start_server
-
-
-def _session_process(server_pid: int, session_id: int) -> psutil.Process:
-    for child in psutil.Process(server_pid).children(recursive=True):
-        try:
-            cmdline = child.cmdline()
-        except psutil.Error:
-            continue
-        if "fabric_livy_magics.server.repl" in cmdline and cmdline[cmdline.index("--session-id") + 1] == str(session_id):
-            return child
-    raise AssertionError(f"no process for session {session_id}")
+from fabric_livy_magics.server.process import find_session_process
 
 
 def _wait_running(api: Api, path: str) -> dict:
-    deadline = time.monotonic() + 60
-    while True:
-        body = api.get(path).json()
-        if body["state"] == "running":
-            return body
-        assert body["state"] == "waiting", body
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    return api.wait(path, {"running"}, timeout=60, passing={"waiting"})
 
 
 def test_cancel_stops_a_long_spark_job_and_session_stays_usable(livy: Api, pyspark_session: int) -> None:
@@ -94,7 +77,7 @@ def test_idle_session_past_ttl_is_stopped(livy: Api, livy_server: RunningServer,
     livy.wait_session(session, {"idle", "dead"})
     body = livy.wait_session(session, {"dead"}, timeout=30)
     assert any("ttl" in line for line in body["log"])
-    assert not [p for p in psutil.Process(livy_server.pid).children(recursive=True) if "fabric_livy_magics.server.repl" in _cmd(p) and _cmd(p)[_cmd(p).index("--session-id") + 1] == str(session)]
+    assert find_session_process(livy_server.pid, session) is None
 
 
 def test_killed_process_makes_session_dead_with_log_kept(livy: Api, livy_server: RunningServer, doomed_sessions: dict[str, int]) -> None:
@@ -102,7 +85,8 @@ def test_killed_process_makes_session_dead_with_log_kept(livy: Api, livy_server:
     livy.wait_session(session, {"idle"})
     running = livy.post(f"/sessions/{session}/statements", json={"code": "import time\ntime.sleep(60)"}).json()
     _wait_running(livy, f"/sessions/{session}/statements/{running['id']}")
-    child = _session_process(livy_server.pid, session)
+    child = find_session_process(livy_server.pid, session)
+    assert child is not None, f"no process for session {session}"
     jvms = child.children(recursive=True)
     child.kill()
     body = livy.wait_session(session, {"dead"}, timeout=30)
@@ -118,13 +102,6 @@ def test_killed_process_makes_session_dead_with_log_kept(livy: Api, livy_server:
     assert not [p for p in jvms if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
     assert livy.delete(f"/sessions/{session}").json() == {"msg": "deleted"}
     assert livy.get(f"/sessions/{session}").status_code == 404
-
-
-def _cmd(proc: psutil.Process) -> list[str]:
-    try:
-        return proc.cmdline()
-    except psutil.Error:
-        return []
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -31,11 +30,7 @@ def _warehouse(api: Api, session: int, create: str) -> Path:
 
 
 def _wait_batch(api: Api, batch: int, timeout: float = 180) -> str:
-    deadline = time.monotonic() + timeout
-    while (state := api.get(f"/batches/{batch}/state").json()["state"]) not in ("success", "dead", "killed", "error"):
-        assert time.monotonic() < deadline, f"batch {batch} still {state} after {timeout} s"
-        time.sleep(0.2)
-    return state
+    return api.wait(f"/batches/{batch}/state", {"success", "dead", "killed", "error"}, timeout, interval=0.2)["state"]
 
 
 def test_tables_go_to_a_private_directory_removed_on_shutdown_unless_configured(tmp_path: Path) -> None:
