@@ -20,9 +20,9 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 
-from fabric_livy_magics.client import LivyClient
-from fabric_livy_magics.endpoints import FabricEndpoint, LivyEndpoint
-from fabric_livy_magics.models import Statement
+from fabric_livy_magics.livy.client import LivyClient
+from fabric_livy_magics.livy.endpoints import FabricEndpoint, LivyEndpoint
+from fabric_livy_magics.livy.models import Statement
 
 WS = "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0"
 LH = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"

@@ -14,13 +14,13 @@ __all__ = ["__version__", "load_ipython_extension", "unload_ipython_extension"]
 
 def load_ipython_extension(ipython: Any) -> None:
     """Called by ``%load_ext fabric_livy_magics``."""
-    from fabric_livy_magics.magics import register
+    from fabric_livy_magics.notebook.magics import register
 
     register(ipython)
 
 
 def unload_ipython_extension(ipython: Any) -> None:
     """Called by ``%unload_ext fabric_livy_magics``: stops the notebook's session."""
-    from fabric_livy_magics.magics import unregister
+    from fabric_livy_magics.notebook.magics import unregister
 
     unregister(ipython)

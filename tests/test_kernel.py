@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from fabric_livy_magics.kernel import CellTarget, classify_cell, route_cell
-from fabric_livy_magics.kernelspec import install_kernel, kernel_spec, uninstall_kernel
+from fabric_livy_magics.notebook.kernel import CellTarget, classify_cell, route_cell
+from fabric_livy_magics.notebook.kernelspec import install_kernel, kernel_spec, uninstall_kernel
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from jupyter_client.manager import start_new_kernel
 
-from fabric_livy_magics.client import LivyClient
-from fabric_livy_magics.kernelspec import install_kernel, uninstall_kernel
+from fabric_livy_magics.livy.client import LivyClient
+from fabric_livy_magics.notebook.kernelspec import install_kernel, uninstall_kernel
 
 KERNEL_NAME = "fabric-livy-live-tests"
 

@@ -19,7 +19,7 @@ LEAKY = textwrap.dedent("""
 
     def test_logs_a_secret():
         register_secret("leaky-secret-value-0002")
-        logging.getLogger("fabric_livy_magics.demo").debug("token=leaky-secret-value-0002")
+        logging.getLogger("fabric_livy_magics.cli.demo").debug("token=leaky-secret-value-0002")
 
     def test_writes_a_log_file(tmp_path):
         register_secret("leaky-secret-value-0003")
@@ -54,7 +54,7 @@ def test_scanner_fails_a_run_that_leaks(tmp_path):
     assert done.returncode == 1, done.stdout[-2000:]  # ... yet the run fails
     assert "SECRET LEAK" in done.stdout
     assert "test_prints_a_secret [Captured stdout call]" in done.stdout
-    assert "log record from fabric_livy_magics.demo" in done.stdout
+    assert "log record from fabric_livy_magics.cli.demo" in done.stdout
     assert "app.log" in done.stdout
     summary = done.stdout.split("secret scan", 1)[1]
     assert "leaky-secret-value" not in summary  # reported by fingerprint only

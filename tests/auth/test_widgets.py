@@ -10,7 +10,7 @@ import requests
 
 from fabric_livy_magics.auth.settings import ConnectionSettings
 from fabric_livy_magics.errors import ConfigurationError
-from fabric_livy_magics.widgets import LoginForm, SignInResult, login_text
+from fabric_livy_magics.notebook.widgets import LoginForm, SignInResult, login_text
 from tests.auth.conftest import auth_settings
 from tests.secret_scan import register_log_file, register_secret
 

@@ -17,8 +17,8 @@ from traitlets.config import Config
 
 from batch_helpers import LAKEHOUSE, WORKSPACE
 
-from fabric_livy_magics.batches import BatchClient
-from fabric_livy_magics.client import LivyClient
+from fabric_livy_magics.livy.batches import BatchClient
+from fabric_livy_magics.livy.client import LivyClient
 
 
 OK_SCRIPT = '''\

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from batch_helpers import LAKEHOUSE, PYTHON, WORKSPACE, cli_env
 
-from fabric_livy_magics.batches import BatchClient, BatchFailed
+from fabric_livy_magics.livy.batches import BatchClient, BatchFailed
 
 pytestmark = pytest.mark.timeout(180)
 

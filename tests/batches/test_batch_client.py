@@ -14,10 +14,10 @@ import pytest
 import requests
 from batch_helpers import LAKEHOUSE, PYTHON, WORKSPACE, cli_env, processes_running
 
-from fabric_livy_magics.batches import BatchClient, BatchNotFound, resolve_batch_file
-from fabric_livy_magics.endpoints import FabricEndpoint, LivyEndpoint
+from fabric_livy_magics.livy.batches import BatchClient, BatchNotFound, resolve_batch_file
+from fabric_livy_magics.livy.endpoints import FabricEndpoint, LivyEndpoint
 from fabric_livy_magics.errors import ConfigurationError, MalformedResponse
-from fabric_livy_magics.models import Batch, BatchPage, BatchState
+from fabric_livy_magics.livy.models import Batch, BatchPage, BatchState
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -68,7 +68,7 @@ def test_cancel_kills_the_whole_job_and_leaves_no_jvm(
 
 def test_server_shutdown_kills_running_batches(scripts: dict[str, Path], tmp_path: Path) -> None:
     """A server of its own, stopped with SIGTERM while a job runs: the job goes with it."""
-    from fabric_livy_magics.client import LivyClient
+    from fabric_livy_magics.livy.client import LivyClient
     from fabric_livy_magics.server.launcher import start_server
 
     script = tmp_path / "outlive_job.py"  # its own path, so leftovers cannot confuse other tests

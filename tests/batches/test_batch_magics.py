@@ -14,8 +14,8 @@ from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 
-from fabric_livy_magics.batches import BatchClient, BatchFailed, BatchNotFound
-from fabric_livy_magics.models import BatchState
+from fabric_livy_magics.livy.batches import BatchClient, BatchFailed, BatchNotFound
+from fabric_livy_magics.livy.models import BatchState
 
 pytestmark = pytest.mark.timeout(180)
 

@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from fabric_livy_magics.client import LivyClient
-from fabric_livy_magics.endpoints import FabricEndpoint, LivyEndpoint
-from fabric_livy_magics.models import Session
+from fabric_livy_magics.livy.client import LivyClient
+from fabric_livy_magics.livy.endpoints import FabricEndpoint, LivyEndpoint
+from fabric_livy_magics.livy.models import Session
 
 from faultproxy import FaultProxy
 

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import pytest
 
 from fabric_livy_magics.auth.base import AccessToken
-from fabric_livy_magics.client import LivyClient
-from fabric_livy_magics.endpoints import FabricEndpoint, LivyEndpoint
+from fabric_livy_magics.livy.client import LivyClient
+from fabric_livy_magics.livy.endpoints import FabricEndpoint, LivyEndpoint
 from fabric_livy_magics.errors import AuthError
 from fabric_livy_magics.server.launcher import RunningServer, start_server
 

@@ -16,8 +16,8 @@ import pytest
 
 from faultproxy import Fault, FaultProxy
 
-from fabric_livy_magics.client import LivyClient
-from fabric_livy_magics.endpoints import FabricEndpoint, LivyEndpoint
+from fabric_livy_magics.livy.client import LivyClient
+from fabric_livy_magics.livy.endpoints import FabricEndpoint, LivyEndpoint
 from fabric_livy_magics.errors import LivyConnectionError, SessionNotFound, Throttled
 
 from client_ids import LH, WS

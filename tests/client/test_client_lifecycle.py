@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 
-from fabric_livy_magics.client import LivyClient
+from fabric_livy_magics.livy.client import LivyClient
 from fabric_livy_magics.errors import (
     ConfigurationError,
     LivyHTTPError,
@@ -19,7 +19,7 @@ from fabric_livy_magics.errors import (
     SessionNotFound,
     StatementFailed,
 )
-from fabric_livy_magics.models import HighConcurrencyState, SessionState, StatementState
+from fabric_livy_magics.livy.models import HighConcurrencyState, SessionState, StatementState
 
 
 def test_session_whose_process_dies_raises_session_dead_with_log(livy_client: LivyClient):

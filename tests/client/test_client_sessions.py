@@ -11,14 +11,14 @@ import uuid
 
 import pytest
 
-from fabric_livy_magics.client import LivyClient
+from fabric_livy_magics.livy.client import LivyClient
 from fabric_livy_magics.errors import (
     LivyTimeout,
     SessionNotFound,
     StatementFailed,
     StatementNotFound,
 )
-from fabric_livy_magics.models import SessionState, StatementState
+from fabric_livy_magics.livy.models import SessionState, StatementState
 
 
 @pytest.fixture(params=["livy", "fabric"])

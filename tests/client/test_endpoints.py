@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from fabric_livy_magics.endpoints import FabricEndpoint, LivyEndpoint, endpoint_from_url
+from fabric_livy_magics.livy.endpoints import FabricEndpoint, LivyEndpoint, endpoint_from_url
 from fabric_livy_magics.errors import ConfigurationError
-from fabric_livy_magics.models import StatementTarget
+from fabric_livy_magics.livy.models import StatementTarget
 
 WS = "11111111-2222-3333-4444-555555555555"
 LH = "66666666-7777-8888-9999-aaaaaaaaaaaa"

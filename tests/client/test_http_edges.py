@@ -14,8 +14,8 @@ import pytest
 from werkzeug.wrappers import Request, Response
 
 from fabric_livy_magics.auth.base import AccessToken
-from fabric_livy_magics.client import LivyClient
-from fabric_livy_magics.endpoints import FabricEndpoint, LivyEndpoint
+from fabric_livy_magics.livy.client import LivyClient
+from fabric_livy_magics.livy.endpoints import FabricEndpoint, LivyEndpoint
 from fabric_livy_magics.errors import (
     AuthError,
     ConfigurationError,

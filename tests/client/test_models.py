@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from fabric_livy_magics.errors import MalformedResponse, StatementCancelled, StatementFailed
-from fabric_livy_magics.models import (
+from fabric_livy_magics.livy.models import (
     FabricAcquisitionState,
     HighConcurrencySession,
     HighConcurrencyState,

@@ -9,7 +9,7 @@ import pytest
 from IPython.core.interactiveshell import InteractiveShell
 from traitlets.config import Config
 
-from fabric_livy_magics.client import LivyClient
+from fabric_livy_magics.livy.client import LivyClient
 
 
 @pytest.fixture(scope="session")

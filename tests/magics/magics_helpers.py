@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from IPython.core.interactiveshell import InteractiveShell
 
-from fabric_livy_magics.commands.cell import state_of
-from fabric_livy_magics.commands.state import NotebookState
+from fabric_livy_magics.notebook.commands.cell import state_of
+from fabric_livy_magics.notebook.commands.state import NotebookState
 
 WORKSPACE = "11111111-2222-3333-4444-555555555555"
 LAKEHOUSE = "66666666-7777-8888-9999-aaaaaaaaaaaa"

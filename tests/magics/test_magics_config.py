@@ -8,8 +8,8 @@ import pytest
 from IPython.utils.capture import capture_output
 from magics_helpers import LAKEHOUSE, WORKSPACE, reload_extension
 
-from fabric_livy_magics.client import LivyClient
-from fabric_livy_magics.endpoints import FabricEndpoint, LivyEndpoint
+from fabric_livy_magics.livy.client import LivyClient
+from fabric_livy_magics.livy.endpoints import FabricEndpoint, LivyEndpoint
 from fabric_livy_magics.errors import ConfigurationError, LivyTimeout
 
 pytestmark = pytest.mark.timeout(120)

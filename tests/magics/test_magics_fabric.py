@@ -10,9 +10,9 @@ import pytest
 from IPython.utils.capture import capture_output
 from magics_helpers import LAKEHOUSE, WORKSPACE, reload_extension
 
-from fabric_livy_magics import magics as magics_module
-from fabric_livy_magics.client import LivyClient
-from fabric_livy_magics.endpoints import FabricEndpoint
+from fabric_livy_magics.notebook import magics as magics_module
+from fabric_livy_magics.livy.client import LivyClient
+from fabric_livy_magics.livy.endpoints import FabricEndpoint
 from fabric_livy_magics.errors import SessionDead, SessionNotFound
 
 pytestmark = pytest.mark.timeout(300)

@@ -26,7 +26,7 @@ from fabric_livy_magics.errors import (
     StatementCancelled,
     StatementFailed,
 )
-from fabric_livy_magics.models import StatementState
+from fabric_livy_magics.livy.models import StatementState
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -87,7 +87,7 @@ def test_table_magic_becomes_a_typed_dataframe(shell: Any, session_id: Any) -> N
     assert "text/html" in data and "name" in data["text/plain"]
 
     statement = notebook(shell).session.run(code, "pyspark", quiet=True)
-    from fabric_livy_magics.render import TableItem, render_output
+    from fabric_livy_magics.notebook.display import TableItem, render_output
 
     [item] = render_output(statement.output, maxrows=10)
     assert isinstance(item, TableItem)
@@ -132,7 +132,7 @@ def test_sql_cells_render_typed_tables(shell: Any, session_id: Any) -> None:
     text = cap.outputs[0].data["text/plain"]
     assert "k" in text and "a" in text
 
-    from fabric_livy_magics.render import render_output
+    from fabric_livy_magics.notebook.display import render_output
 
     statement = notebook(shell).session.run("select * from magic_t order by k", "sql", quiet=True)
     [item] = render_output(statement.output, maxrows=100)
@@ -412,7 +412,7 @@ def test_dead_session_is_reported_in_one_line_and_restart_recovers(shell: Any, s
 
 
 def test_kernel_entry_points_run_and_complete_remotely(shell: Any, session_id: Any) -> None:
-    from fabric_livy_magics.commands.cell import complete_remote, run_remote_cell
+    from fabric_livy_magics.notebook.commands.cell import complete_remote, run_remote_cell
 
     with capture_output() as cap:
         run_remote_cell(shell, "kernel_var = spark.range(4)\nprint(kernel_var.count())")

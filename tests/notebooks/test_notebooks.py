@@ -15,7 +15,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from fabric_livy_magics.kernelspec import install_kernel, uninstall_kernel
+from fabric_livy_magics.notebook.kernelspec import install_kernel, uninstall_kernel
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"

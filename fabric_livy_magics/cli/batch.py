@@ -1,0 +1,239 @@
+"""``fabric-livy batch submit|status|logs|cancel|list``: Spark batch jobs from a shell or CI.
+
+Where: ``--url`` (Apache Livy or the local server), ``--connection-string`` or
+``--workspace``/``--lakehouse`` (Fabric); without them the same settings as the magics
+(FABRIC_LIVY_CONNECTION_STRING, FABRIC_WORKSPACE_ID + FABRIC_LAKEHOUSE_ID, the config file), then
+FABRIC_LIVY_URL / LIVY_URL. Sign-in: ``--auth METHOD`` or the configured method
+(FABRIC_LIVY_AUTH_METHOD, AZURE_* variables, config file); nothing for a loopback server.
+
+Exit status: 0 when the batch succeeded (``submit --wait``), was submitted (``submit``), was
+cancelled (``cancel``), or is running or succeeded (``status``); 1 when it failed or an error
+occurred, with a one-line message on stderr; 2 for bad options.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from typing import Any
+
+__all__ = ["register"]
+
+URL_ENV_VARS = ("FABRIC_LIVY_URL", "LIVY_URL")
+
+
+def register(subcommands: Any) -> None:
+    """Add ``batch`` and its subcommands to the ``fabric-livy`` parser."""
+    where = argparse.ArgumentParser(add_help=False)
+    group = where.add_argument_group("where the batch runs")
+    group.add_argument("--url", help="Apache Livy (or local server) URL; default $FABRIC_LIVY_URL.")
+    group.add_argument("--connection-string", metavar="URL", help="Fabric 'Session job connection string'.")
+    group.add_argument("--workspace", metavar="ID", help="Fabric workspace id (with --lakehouse).")
+    group.add_argument("--lakehouse", metavar="ID", help="Fabric lakehouse id (with --workspace).")
+    group.add_argument("--auth", metavar="METHOD", help="Sign-in method: interactive, device-code, "
+                       "service-principal, azure-cli, azure-default, environment, none.")
+    group.add_argument("--http-timeout", type=float, default=30.0, metavar="S", help="Seconds per HTTP call.")
+
+    parser = subcommands.add_parser(
+        "batch", help="Submit, watch, read the log of and cancel Spark batch jobs.",
+        description="Run a PySpark file or JAR as a Spark batch job on Fabric, Apache Livy or the local server.")
+    actions = parser.add_subparsers(dest="batch_command", metavar="ACTION", required=True)
+
+    submit = actions.add_parser("submit", parents=[where], help="Submit a file as a batch job.",
+                                description="Submit a file; prints the batch id (with --wait: waits, "
+                                "exit status 0 only if the job succeeded).")
+    submit.add_argument("path", metavar="PATH", help="Local path or file:// URL (local server), abfss://... (Fabric).")
+    submit.add_argument("--args", nargs="*", default=[], metavar="ARG", help="Arguments for the script (one starting with - as --args=-x).")
+    submit.add_argument("--conf", metavar="KEY=VALUE", action="append", default=[], help="Spark setting; repeatable.")
+    submit.add_argument("--name", help="Batch name shown on the server.")
+    submit.add_argument("--class", dest="class_name", metavar="CLASS", help="Main class of a .jar.")
+    submit.add_argument("--py-files", nargs="*", default=[], metavar="FILE", help="Extra Python files.")
+    submit.add_argument("--target-lakehouse", metavar="ID", help="Fabric: default lakehouse of the job.")
+    submit.add_argument("--environment", metavar="ID", help="Fabric: Environment to run the job in.")
+    submit.add_argument("--tag", metavar="KEY=VALUE", action="append", default=[], help="Fabric tag; repeatable.")
+    submit.add_argument("--wait", action="store_true", help="Wait until the job ends; exit 0 only if it succeeded.")
+    submit.add_argument("--timeout", type=float, metavar="S", help="With --wait: give up after S seconds (exit 1).")
+    submit.add_argument("-n", "--lines", type=int, default=20, metavar="N", help="Log lines shown at the end (default 20).")
+    submit.set_defaults(handler=_submit)
+
+    for name, handler, text in (("status", _status, "Print the batch's state (exit 1 if it failed)."),
+                                ("logs", _logs, "Print the last lines of the batch's log."),
+                                ("cancel", _cancel, "Cancel the batch job.")):
+        sub = actions.add_parser(name, parents=[where], help=text, description=text)
+        sub.add_argument("batch_id", metavar="ID", help="Batch id (a number on Livy, a GUID on Fabric).")
+        if name == "logs":
+            sub.add_argument("-n", "--lines", type=int, default=100, metavar="N", help="How many last lines (default 100).")
+        sub.set_defaults(handler=handler)
+    listing = actions.add_parser("list", parents=[where], help="List batch jobs.", description="List batch jobs.")
+    listing.add_argument("--top", type=int, default=100, metavar="N", help="At most N batches (default 100).")
+    listing.set_defaults(handler=_list)
+
+
+# --- plumbing ------------------------------------------------------------------------------
+
+def _fail(message: str) -> int:
+    print(f"fabric-livy batch: {message}", file=sys.stderr)
+    return 1
+
+
+def _endpoint(args: argparse.Namespace) -> Any:
+    from fabric_livy_magics.auth.settings import resolve_connection_settings
+    from fabric_livy_magics.livy.endpoints import FabricEndpoint, endpoint_from_url
+    from fabric_livy_magics.errors import ConfigurationError
+
+    given = [n for n, v in (("--url", args.url), ("--connection-string", args.connection_string),
+                            ("--workspace/--lakehouse", args.workspace or args.lakehouse)) if v]
+    if len(given) > 1:
+        raise ConfigurationError(f"Give one target, not {' and '.join(given)}.")
+    if args.url:
+        return endpoint_from_url(args.url)
+    if args.connection_string:
+        return FabricEndpoint.from_connection_string(args.connection_string)
+    if args.workspace or args.lakehouse:
+        if not (args.workspace and args.lakehouse):
+            raise ConfigurationError("Give both --workspace and --lakehouse (or --connection-string).")
+        return FabricEndpoint(args.workspace, args.lakehouse)
+    connection = resolve_connection_settings()
+    if connection.connection_string:
+        return FabricEndpoint.from_connection_string(connection.connection_string)
+    if connection.is_complete:
+        return FabricEndpoint(str(connection.workspace_id), str(connection.lakehouse_id))
+    url = next((os.environ[v] for v in URL_ENV_VARS if os.environ.get(v, "").strip()), None)
+    if url:
+        return endpoint_from_url(url)
+    raise ConfigurationError("No Livy endpoint: pass --url URL (or set FABRIC_LIVY_URL), "
+                             "--connection-string, or --workspace and --lakehouse.")
+
+
+def _token_source(endpoint: Any, method: str | None) -> Any:
+    """Same rules as the magics: --auth wins; loopback needs none; Fabric uses the configured one."""
+    from fabric_livy_magics.auth.providers import provider_from_settings
+    from fabric_livy_magics.auth.settings import normalize_method, resolve_auth_settings
+    from fabric_livy_magics.livy.endpoints import FabricEndpoint
+
+    if method is not None:
+        return provider_from_settings(resolve_auth_settings({"method": normalize_method(method)}))
+    if endpoint.is_loopback:
+        return None
+    if isinstance(endpoint, FabricEndpoint) or os.environ.get("FABRIC_LIVY_AUTH_METHOD"):
+        return provider_from_settings(resolve_auth_settings())
+    return None
+
+
+def _batch_client(args: argparse.Namespace) -> Any:
+    from fabric_livy_magics.livy.batches import BatchClient
+    from fabric_livy_magics.livy.client import LivyClient
+
+    endpoint = _endpoint(args)
+    client = LivyClient(endpoint, _token_source(endpoint, args.auth),
+                        timeout=(min(5.0, args.http_timeout), args.http_timeout))
+    return BatchClient(client)
+
+
+def _pairs(items: list[str], option: str) -> dict[str, str]:
+    from fabric_livy_magics.errors import ConfigurationError
+
+    out: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigurationError(f"{option} takes KEY=VALUE, got {item!r}.")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _batch_id(batches: Any, text: str) -> Any:
+    from fabric_livy_magics.livy.batches import parse_batch_id
+
+    return parse_batch_id(batches.endpoint, text)
+
+
+# --- actions -------------------------------------------------------------------------------
+
+def _submit(args: argparse.Namespace) -> int:
+    batches = _batch_client(args)
+    with batches.client:
+        created = batches.create_batch(
+            args.path, args=args.args, conf=_pairs(args.conf, "--conf"), name=args.name,
+            class_name=args.class_name, py_files=args.py_files, target_lakehouse=args.target_lakehouse,
+            environment_id=args.environment, tags=_pairs(args.tag, "--tag") or None)
+        if not args.wait:
+            print(created.id)
+            print(f"Submitted batch {created.id} ({created.phase}).", file=sys.stderr)
+            return 0
+        print(f"Submitted batch {created.id}.", file=sys.stderr)
+        return _wait(batches, created.id, args.timeout, args.lines)
+
+
+def _wait(batches: Any, batch_id: Any, timeout: float | None, lines: int) -> int:
+    from fabric_livy_magics.livy.progress import TerminalProgress
+
+    began = time.monotonic()
+    interactive = sys.stderr.isatty()
+    progress = TerminalProgress(f"Batch {batch_id}", delay=0.0, enabled=interactive)
+
+    def show(batch: Any) -> None:
+        progress.update(state=batch.phase, force=True)
+        if not interactive:
+            print(f"Batch {batch_id}: {batch.phase}", file=sys.stderr)
+
+    try:
+        with progress:
+            done = batches.wait_for_batch(batch_id, timeout=timeout, on_state_change=show)
+    except KeyboardInterrupt:
+        return _fail(f"stopped waiting for batch {batch_id}; it keeps running "
+                     f"(fabric-livy batch cancel {batch_id} stops it).")
+    tail = list(batches.get_batch_log(batch_id, size=max(lines, 1)).lines)[-lines:] if lines else []
+    if tail:
+        print("\n".join(tail))
+    if done.succeeded:
+        print(f"Batch {batch_id} succeeded after {time.monotonic() - began:.1f} s.", file=sys.stderr)
+        return 0
+    return _fail(str(batches.failure(done)))
+
+
+def _status(args: argparse.Namespace) -> int:
+    batches = _batch_client(args)
+    with batches.client:
+        batch = batches.get_batch(_batch_id(batches, args.batch_id))
+    reason = f": {batch.error_message}" if batch.error_message and not batch.succeeded else ""
+    print(f"{batch.id}\t{batch.phase}{reason}")
+    failed = batch.is_finished and not batch.succeeded
+    return 1 if failed else 0
+
+
+def _logs(args: argparse.Namespace) -> int:
+    if args.lines < 1:
+        return _fail(f"-n takes a positive number of lines; got {args.lines}.")
+    batches = _batch_client(args)
+    with batches.client:
+        page = batches.get_batch_log(_batch_id(batches, args.batch_id), size=args.lines)
+    if page.lines:
+        print("\n".join(page.lines))
+    return 0
+
+
+def _cancel(args: argparse.Namespace) -> int:
+    batches = _batch_client(args)
+    with batches.client:
+        batch_id = _batch_id(batches, args.batch_id)
+        batches.cancel_batch(batch_id)
+    print(f"Batch {batch_id} cancelled.", file=sys.stderr)
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    batches = _batch_client(args)
+    with batches.client:
+        items = []
+        for batch in batches.iter_batches(page_size=min(100, max(1, args.top))):
+            items.append(batch)
+            if len(items) >= args.top:
+                break
+    for batch in items:
+        print(f"{batch.id}\t{batch.phase}\t{batch.name or '-'}\t{batch.app_id or '-'}")
+    if not items:
+        print("No batches.", file=sys.stderr)
+    return 0

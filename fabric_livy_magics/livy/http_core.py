@@ -1,0 +1,189 @@
+"""The request machinery under ``LivyClient`` and ``BatchClient``: send, map errors, parse JSON.
+
+``transport.py`` builds the pooled ``requests.Session`` and retries GET/DELETE below us; this
+module decides what a *POST* may repeat, because only the caller knows whether repeating is safe:
+
+* :meth:`HttpCore._call`: a request whose repetition is harmless (GET, DELETE, cancel,
+  reset-timeout).
+* :meth:`HttpCore._post_refusable`: a POST that starts a cluster or a job (``POST sessions``,
+  ``POST highConcurrencySessions``, ``POST batches``). It is resent only when the server clearly
+  refused it: connection refused before sending, or 429/430 (honouring ``Retry-After``). After
+  any other failure it raises and says to list what exists first.
+* A 401 makes the client ask the token provider for a fresh token once and resend.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from typing import Any, Mapping
+
+import requests
+
+from fabric_livy_magics.errors import (
+    ConfigurationError,
+    LivyConnectionError,
+    LivyError,
+    LivyHTTPError,
+    MalformedResponse,
+)
+from fabric_livy_magics.livy.transport import (
+    THROTTLE_STATUSES,
+    BearerAuth,
+    TokenSource,
+    build_http_session,
+    error_from_response,
+    nothing_was_sent,
+    retry_after_seconds,
+)
+
+__all__ = ["HttpCore", "AMBIGUOUS_STATUSES"]
+
+log = logging.getLogger(__name__)
+
+#: Answers after which a POST may or may not have been acted on.
+AMBIGUOUS_STATUSES = frozenset({502, 503, 504})
+
+#: Extra tries of a repeatable POST (cancel, reset-timeout) whose connection failed.
+_CONNECTION_RETRIES = 3
+
+_START_ADVICE = ("it may have started anyway. List the sessions before trying again, so that you "
+                 "do not start two.")
+
+
+class HttpCore:
+    """One keep-alive connection pool with auth, timeouts and the POST-retry rules above."""
+
+    def __init__(
+        self,
+        token_provider: TokenSource | None,
+        *,
+        timeout: float | tuple[float, float],
+        requested_by: str,
+        max_retry_after: float,
+        throttle_retries: int,
+        backoff_factor: float,
+        pool_size: int,
+    ) -> None:
+        self.timeout = timeout
+        self.max_retry_after = max_retry_after
+        self.throttle_retries = throttle_retries
+        self.backoff_factor = backoff_factor
+        self._auth = BearerAuth(token_provider) if token_provider is not None else None
+        self._http = build_http_session(pool_size=pool_size, backoff_factor=backoff_factor,
+                                        max_retry_after=max_retry_after)
+        self._http.headers.update({
+            "X-Requested-By": requested_by,  # Livy's CSRF filter wants it on POST/DELETE
+            "Accept": "application/json",
+            "User-Agent": f"fabric-livy-magics ({requested_by})",
+        })
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._http.close()
+
+    def _send(self, method: str, url: str, *, body: Any = None,
+              params: Mapping[str, Any] | None = None) -> requests.Response:
+        """One request (urllib3 retries below it); a 401 refreshes the token once and resends."""
+        kwargs: dict[str, Any] = dict(params=params, timeout=self.timeout, auth=self._auth)
+        if body is not None:
+            kwargs["json"] = body
+        response = self._http.request(method, url, **kwargs)
+        if response.status_code == 401 and self._auth is not None:
+            log.info("%s %s answered 401; refreshing the token once", method, url)
+            self._auth.force_refresh()
+            response.close()
+            response = self._http.request(method, url, **kwargs)
+        log.debug("%s %s -> %s", method, response.url, response.status_code)
+        return response
+
+    def _connection_error(self, exc: requests.RequestException, url: str, what: str) -> LivyError:
+        where = url.split("?")[0]
+        if isinstance(exc, requests.exceptions.SSLError):
+            return LivyConnectionError(
+                f"TLS failed talking to {where} while trying to {what}. Check the URL and, behind a "
+                "corporate proxy, REQUESTS_CA_BUNDLE.")
+        if isinstance(exc, requests.exceptions.Timeout) and not nothing_was_sent(exc):
+            return LivyConnectionError(
+                f"{where} did not answer within {self._read_timeout():.0f} s while trying to {what}. "
+                "The server may be overloaded; try again, or raise the client timeout.")
+        if isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
+                            requests.exceptions.InvalidSchema)):
+            return ConfigurationError(f"Invalid URL {where}: {exc}")
+        return LivyConnectionError(
+            f"Could not reach {where} while trying to {what} ({type(exc).__name__}). Check that the "
+            "server is running and the URL is right.")
+
+    def _read_timeout(self) -> float:
+        return self.timeout[1] if isinstance(self.timeout, tuple) else float(self.timeout)
+
+    def _parse_json(self, response: requests.Response, what: str) -> Any:
+        if response.status_code == 204 or not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            kind = response.headers.get("Content-Type", "unknown content type")
+            raise MalformedResponse(
+                f"{response.url.split('?')[0]} answered {kind} that is not JSON while trying to "
+                f"{what} (starts with {response.text[:60]!r}). Check that the URL points at a "
+                "Livy or Fabric Livy API endpoint."
+            ) from None
+
+    def _call(self, method: str, url: str, *, what: str, body: Any = None,
+              params: Mapping[str, Any] | None = None,
+              not_found: type[LivyHTTPError] | None = None, repeatable_post: bool = False) -> Any:
+        """A request whose repetition is harmless; returns the parsed JSON (or None)."""
+        attempts = 0
+        while True:
+            attempts += 1
+            try:
+                response = self._send(method, url, body=body, params=params)
+            except requests.RequestException as exc:
+                if repeatable_post and attempts <= _CONNECTION_RETRIES:
+                    time.sleep(self._backoff(attempts))
+                    continue
+                raise self._connection_error(exc, url, what) from exc
+            if (repeatable_post and response.status_code in THROTTLE_STATUSES | AMBIGUOUS_STATUSES
+                    and attempts <= self.throttle_retries):
+                self._wait_retry_after(response, attempts)
+                continue
+            if response.status_code >= 400:
+                raise error_from_response(response, what=what, not_found=not_found)
+            return self._parse_json(response, what)
+
+    def _post_refusable(self, url: str, body: dict[str, Any], what: str, *,
+                        subject: str | None = None, advice: str = _START_ADVICE) -> Any:
+        """POST that must not be repeated unless the server clearly refused it (starts clusters).
+
+        When the request went out but no answer came back, the error names ``subject`` (default:
+        "The request to {what}") and gives ``advice``: it may have started anyway."""
+        throttled = 0
+        while True:
+            try:
+                response = self._send("POST", url, body=body)
+            except requests.RequestException as exc:
+                if nothing_was_sent(exc):
+                    raise self._connection_error(exc, url, what) from exc
+                raise LivyConnectionError(
+                    f"{subject or f'The request to {what}'} was sent to {url} but no answer came "
+                    f"back ({type(exc).__name__}); {advice}") from exc
+            if response.status_code in THROTTLE_STATUSES and throttled < self.throttle_retries:
+                throttled += 1  # refused: nothing started
+                self._wait_retry_after(response, throttled)
+                continue
+            if response.status_code >= 400:
+                raise error_from_response(response, what=what)
+            return self._parse_json(response, what)
+
+    def _backoff(self, attempt: int) -> float:
+        return min(10.0, self.backoff_factor * (2 ** (attempt - 1))) * (0.75 + random.random() / 2)
+
+    def _wait_retry_after(self, response: requests.Response, attempt: int) -> None:
+        after = retry_after_seconds(response)
+        delay = self._backoff(attempt) if after is None else min(after, self.max_retry_after)
+        log.info("HTTP %s from %s; retrying in %.2f s", response.status_code,
+                 response.url.split("?")[0], delay)
+        response.close()
+        time.sleep(delay)

@@ -1,0 +1,158 @@
+"""Tolerant field readers shared by every model's ``from_json``.
+
+Sessions, batches and high-concurrency sessions carry many of the same fields (id, appInfo,
+log, Fabric's state info, ``errorInfo[]``, pages of ``{from, total, items}``); they are read
+here once so the two dialects are handled the same way everywhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence, Union
+
+from fabric_livy_magics.errors import MalformedResponse
+from fabric_livy_magics.livy.models.states import FabricAcquisitionState
+
+__all__ = ["SessionId", "ErrorInfo"]
+
+#: Apache Livy numbers sessions (int); Fabric names them with GUID strings.
+SessionId = Union[int, str]
+
+
+@dataclass(frozen=True)
+class ErrorInfo:
+    """One entry of Fabric's ``errorInfo[]``: branch on ``error_code``, show ``message``."""
+
+    message: str | None = None
+    error_code: str | None = None
+    source: str | None = None
+
+    @classmethod
+    def from_json(cls, data: Any) -> "ErrorInfo":
+        data = data if isinstance(data, dict) else {"message": str(data)}
+        return cls(message=opt_str(data.get("message")), error_code=opt_str(data.get("errorCode")),
+                   source=opt_str(data.get("source")))
+
+
+def require_dict(data: Any, what: str, url: str | None) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise MalformedResponse(
+            f"{url or 'The server'} answered {type(data).__name__} where a {what} object was "
+            "expected. Check that the URL points at a Livy or Fabric Livy API endpoint."
+        )
+    return data
+
+
+def missing(field_name: str, what: str, url: str | None) -> MalformedResponse:
+    return MalformedResponse(
+        f"{url or 'The server'} answered a {what} without its '{field_name}' field. "
+        "Check that the URL points at a Livy or Fabric Livy API endpoint."
+    )
+
+
+def session_id(value: Any) -> SessionId:
+    """Livy ids are ints (sometimes sent as digit strings); Fabric ids are GUID strings."""
+    if isinstance(value, bool):
+        raise TypeError("bool is not an id")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip():
+        text = value.strip()
+        return int(text) if text.isdigit() else text
+    raise TypeError(f"not an id: {value!r}")
+
+
+def required_id(data: Mapping[str, Any], what: str, url: str | None) -> SessionId:
+    """The ``id`` of a session or batch; a missing or unusable one is a malformed answer."""
+    try:
+        return session_id(data.get("id"))
+    except TypeError:
+        raise missing("id", what, url) from None
+
+
+def opt_str(value: Any) -> str | None:
+    return value if isinstance(value, str) else (None if value is None else str(value))
+
+
+def opt_int(value: Any) -> int | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def str_list(value: Any) -> tuple[str, ...]:
+    if isinstance(value, list):
+        return tuple(str(item) for item in value if item is not None)
+    if isinstance(value, str):
+        return tuple(value.splitlines())
+    return ()
+
+
+def as_dict(value: Any) -> dict[str, Any]:
+    return dict(value) if isinstance(value, dict) else {}
+
+
+def extra(data: Mapping[str, Any], known: set[str]) -> dict[str, Any]:
+    return {key: value for key, value in data.items() if key not in known}
+
+
+def fabric_state_info(value: Any) -> tuple[FabricAcquisitionState | None, str | None]:
+    """Fabric's ``fabric{Session,Batch}StateInfo``: the acquisition state and its error text."""
+    info = value if isinstance(value, dict) else None
+    state = (FabricAcquisitionState(info.get("state"))
+             if info and info.get("state") is not None else None)
+    return state, (opt_str(info.get("errorMessage")) if info else None)
+
+
+def job_fields(data: Mapping[str, Any], *, fabric_key: str) -> dict[str, Any]:
+    """Fields that sessions and batches share, as keyword arguments of either model."""
+    fabric_state, fabric_error = fabric_state_info(data.get(fabric_key))
+    return dict(
+        name=opt_str(data.get("name")),
+        app_id=opt_str(data.get("appId")),
+        app_info=as_dict(data.get("appInfo")),
+        log=str_list(data.get("log")),
+        fabric_state=fabric_state,
+        fabric_error_message=fabric_error,
+        livy_info=as_dict(data.get("livyInfo")),
+        error_info=tuple(ErrorInfo.from_json(item) for item in data.get("errorInfo") or []
+                         if item is not None),
+        tags=as_dict(data.get("tags")),
+        submitter_name=opt_str(data.get("submitterName")),
+    )
+
+
+#: Keys :func:`job_fields` reads (plus ``id``), so ``extra`` leaves them out.
+JOB_FIELDS = {"id", "name", "appId", "appInfo", "log", "livyInfo", "errorInfo", "tags",
+              "submitterName"}
+
+
+def first_error(fabric_error_message: str | None, error_info: Sequence[ErrorInfo]) -> str | None:
+    """The most specific error text the server gave: Fabric's state info, else ``errorInfo``."""
+    if fabric_error_message:
+        return fabric_error_message
+    for info in error_info:
+        if info.message:
+            return f"{info.error_code}: {info.message}" if info.error_code else info.message
+    return None
+
+
+def page_items(data: Mapping[str, Any], keys: Sequence[str], what: str,
+               url: str | None) -> list[Any]:
+    """The item list of a page: Livy's ``sessions``, Fabric's ``items`` (or OData's ``value``)."""
+    items = next((data[key] for key in keys if data.get(key) is not None), None)
+    if not isinstance(items, list):
+        raise missing("sessions", what, url)
+    return items
+
+
+def page_position(data: Mapping[str, Any], start: int) -> tuple[int, int | None]:
+    """Where a page starts and how many items exist (Livy ``from``/``total``; Fabric's count)."""
+    total = opt_int(data.get("total"))
+    if total is None:
+        total = opt_int(data.get("totalCountOfMatchedItems"))
+    start_at = opt_int(data.get("from"))
+    return (start if start_at is None else start_at), total

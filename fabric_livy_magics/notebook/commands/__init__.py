@@ -1,0 +1,66 @@
+"""The ``%livy`` subcommands, one module per group; ``dispatch`` routes a ``%livy`` line.
+
+Adding a group (for example ``batch``) means a module with ``PARSERS`` and handler functions,
+and its entries in ``HANDLERS``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from IPython.core.error import UsageError
+
+from fabric_livy_magics.notebook.commands import admin, connect, data, sessions
+from fabric_livy_magics.notebook.commands.state import NotebookState
+
+__all__ = ["HANDLERS", "PARSERS", "NotebookState", "dispatch"]
+
+Handler = Callable[[NotebookState, str], Any]
+
+PARSERS: dict[str, Callable[..., Any]] = {
+    "connect": connect.connect_parser_func, **sessions.PARSERS, **data.PARSERS, **admin.PARSERS,
+}
+
+
+def _connect(state: NotebookState, line: str) -> None:
+    print(connect.connect(state, line))
+
+
+HANDLERS: dict[str, Handler] = {
+    "connect": _connect,
+    "info": sessions.info,
+    "status": sessions.status,
+    "logs": sessions.logs,
+    "sessions": sessions.sessions,
+    "attach": sessions.attach,
+    "restart": sessions.restart,
+    "stop": sessions.stop,
+    "cancel": sessions.cancel,
+    "send": data.send,
+    "config": admin.config,
+    "login": admin.login,
+    "help": lambda state, line: admin.help_(state, line, PARSERS),
+}
+
+# Spark batch jobs: `%livy batch submit|status|logs|cancel`, `%livy batches`.
+from fabric_livy_magics.notebook.commands import batch as _batch  # noqa: E402
+
+PARSERS.update(_batch.PARSERS)
+HANDLERS.update({"batch": _batch.batch, "batches": _batch.batches})
+
+
+def dispatch(state: NotebookState, line: str) -> Any:
+    """Run ``%livy <command> [options]``; unknown commands and bad options raise UsageError."""
+    connect.refuse_inline_secrets(line)
+    command, _, rest = line.strip().partition(" ")
+    if not command:
+        command = "help"
+    handler = HANDLERS.get(command)
+    if handler is None:
+        import difflib
+
+        close = difflib.get_close_matches(command, HANDLERS, n=1)
+        hint = f" Did you mean `%livy {close[0]}`?" if close else ""
+        raise UsageError(f"Unknown %livy command {command!r}.{hint} See `%livy help`.")
+    return handler(state, rest)

@@ -1,0 +1,170 @@
+"""``%livy config|login|help``: what is configured, signing in, and the command list."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable
+from typing import Any
+
+from IPython.core.magic_arguments import argument, magic_arguments
+
+from fabric_livy_magics.notebook.commands.parsing import parse, set_prog, usage_of
+from fabric_livy_magics.notebook.commands.state import NotebookState
+from fabric_livy_magics.livy.settings import mask
+
+__all__ = ["ENV_VARS", "PARSERS", "config", "help_text", "login"]
+
+#: Environment variables the magics read (shown by ``%livy config``).
+ENV_VARS = (
+    "FABRIC_LIVY_URL", "LIVY_URL", "FABRIC_LIVY_CONNECTION_STRING", "FABRIC_WORKSPACE_ID",
+    "FABRIC_LAKEHOUSE_ID", "FABRIC_ENVIRONMENT_ID", "FABRIC_LIVY_AUTH_METHOD", "FABRIC_LIVY_KIND",
+    "FABRIC_LIVY_MAXROWS", "FABRIC_LIVY_STATEMENT_TIMEOUT", "FABRIC_LIVY_START_TIMEOUT",
+    "FABRIC_LIVY_KEEPALIVE_INTERVAL", "FABRIC_LIVY_AUTO_LOCAL", "AZURE_TENANT_ID",
+    "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "FABRIC_ACCESS_TOKEN",
+)
+
+
+@set_prog("%livy config")
+@magic_arguments()
+def _config(line: str) -> None:
+    """Show the effective configuration (secrets masked) and where each value can be set."""
+
+
+@set_prog("%livy login")
+@magic_arguments()
+@argument("--auth", "--method", dest="auth", metavar="METHOD",
+          help="Sign-in method (default: the configured one).")
+@argument("--text", action="store_true", help="Plain-text sign-in even where widgets work.")
+def _login(line: str) -> None:
+    """Sign in to Microsoft Fabric: a form in notebooks, text prompts elsewhere.
+
+    Secrets are typed into the form or a hidden prompt, never into the magic line."""
+
+
+@set_prog("%livy help")
+@magic_arguments()
+def _help(line: str) -> None:
+    """List the %livy commands."""
+
+
+PARSERS = {"config": _config, "login": _login, "help": _help}
+
+
+def config(state: NotebookState, line: str) -> None:
+    parse(_config, line)
+    settings = state.settings()
+    lines = ["LivyMagics settings (%config LivyMagics.<name> = value):"]
+    for field in dataclasses.fields(settings):
+        lines.append(f"  {field.name:<24}{getattr(settings, field.name)!r}")
+    target, options = state.target, state.options
+    lines.append("Target:")
+    if target is None:
+        lines.append("  (not chosen yet: the first cell uses the default; see `%livy help`)")
+    else:
+        lines.append(f"  endpoint                {target.endpoint.root}")
+        lines.append(f"  sign-in                 {target.auth_method or 'none'}")
+    if options is not None:
+        lines.append("Session options:")
+        for field in dataclasses.fields(options):
+            value = getattr(options, field.name)
+            if field.name == "conf":
+                value = {k: mask(k, v) for k, v in dict(value).items()}
+            lines.append(f"  {field.name:<24}{value!r}")
+    session = state.session
+    lines.append(f"Session                   {session.session_id if session and session.started else '-'}")
+    lines.append("Environment:")
+    for name in ENV_VARS:
+        if os.environ.get(name):
+            lines.append(f"  {name:<32}{mask(name, os.environ[name])}")
+    print("\n".join(lines))
+
+
+def login(state: NotebookState, line: str) -> None:
+    """Show the sign-in form (or text prompts); the result signs requests from then on."""
+    args = parse(_login, line)
+    from fabric_livy_magics.notebook.commands.connect import parse_auth_method
+
+    method = parse_auth_method(args.auth or None)
+
+    def signed_in(result: Any) -> None:
+        state.signed_in = result
+        _apply_sign_in(state, result)
+
+    if not args.text and _widgets_work(state.shell):
+        from IPython.display import display
+
+        from fabric_livy_magics.auth.settings import resolve_auth_settings
+        from fabric_livy_magics.notebook.widgets import LoginForm
+
+        settings = resolve_auth_settings({"method": method} if method else None)
+        display(LoginForm(settings=settings, on_sign_in=signed_in))
+        return
+    from fabric_livy_magics.notebook.widgets import login_text
+
+    signed_in(login_text(method))
+
+
+def _widgets_work(shell: Any) -> bool:
+    if getattr(shell, "kernel", None) is None:
+        return False
+    try:
+        import ipywidgets  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _apply_sign_in(state: NotebookState, result: Any) -> None:
+    """After sign-in: use the lakehouse the form named if nothing is connected yet, and the token."""
+    from fabric_livy_magics.notebook.commands.connect import fabric_endpoint, make_target
+    from fabric_livy_magics.livy.targets import SessionOptions
+
+    connection = result.connection
+    if state.target is None and connection.is_complete:
+        endpoint = fabric_endpoint(connection)
+        options = SessionOptions(kind=state.settings().default_kind,
+                                 environment_id=connection.environment_id)
+        state.set_target(make_target(state, endpoint, None), options)
+        print(f"Connected to {state.target.description if state.target else endpoint.root}.")
+    elif state.target is not None and state.target.local_server is None and (
+            state.session is None or not state.session.started):
+        options = state.options
+        state.set_target(make_target(state, state.target.endpoint, None), options)  # type: ignore[arg-type]
+
+
+_OVERVIEW = """\
+%livy connect ...      choose the target (Livy URL, Fabric lakehouse, local server) and options
+%%livy [-l LANG] [-o NAME] [-n N] [-q] [--timeout S]
+                       run the cell remotely (LANG: pyspark, sql, spark, sparkr)
+%%livy_sql [-o NAME] [-n N] [-q] [--timeout S]
+                       run Spark SQL, shown as a table
+%livy info             session id, state, application id, Spark UI link, elapsed time
+%livy status           the session's state in one line
+%livy logs [-n N]      the last N lines of the session log
+%livy sessions         the server's sessions as a table
+%livy attach ID        use an existing session (kept at shutdown)
+%livy restart          delete the session and start a new one
+%livy stop             delete the session (the next cell starts a new one)
+%livy cancel           cancel the running statement
+%livy send NAME [--as REMOTE]
+                       send a pandas DataFrame to the session as a Spark DataFrame
+%livy config           the effective configuration (secrets masked)
+%livy login            sign in to Microsoft Fabric
+%livy help             this list
+
+Without `%livy connect`, the first cell uses FABRIC_LIVY_CONNECTION_STRING or
+FABRIC_WORKSPACE_ID + FABRIC_LAKEHOUSE_ID (Fabric), else FABRIC_LIVY_URL / LIVY_URL (Livy), else
+the embedded local server. More: `%livy?` and `%%livy_sql?`.
+"""
+
+
+def help_text(parsers: dict[str, Callable[..., Any]]) -> str:
+    """The overview plus each subcommand's usage line."""
+    usages = "\n".join(usage_of(func) for func in parsers.values())
+    return _OVERVIEW + "\nOptions:\n" + usages
+
+
+def help_(state: NotebookState, line: str, parsers: dict[str, Callable[..., Any]]) -> None:
+    parse(_help, line)
+    print(help_text(parsers))

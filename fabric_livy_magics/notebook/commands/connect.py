@@ -1,0 +1,262 @@
+"""``%livy connect``: choose where the notebook's session runs, and the default when nobody did.
+
+Connecting makes no remote call (the session starts on the first cell), except ``--local``,
+which starts the embedded server if none is running.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import TYPE_CHECKING, Any
+
+from IPython.core.error import UsageError
+from IPython.core.magic_arguments import argument, magic_arguments
+
+from fabric_livy_magics.notebook.commands.parsing import parse, set_prog
+from fabric_livy_magics.notebook.commands.state import NotebookState
+from fabric_livy_magics.livy.settings import looks_secret
+from fabric_livy_magics.livy.targets import KINDS, SessionOptions, Target
+from fabric_livy_magics.livy.endpoints import (
+    Endpoint,
+    FabricEndpoint,
+    LivyEndpoint,
+    endpoint_from_url,
+)
+from fabric_livy_magics.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from fabric_livy_magics.auth.settings import ConnectionSettings
+
+__all__ = ["connect", "connect_parser_func", "default_target", "fabric_endpoint", "local_target",
+           "parse_auth_method", "token_source_for"]
+
+URL_ENV_VARS = ("FABRIC_LIVY_URL", "LIVY_URL")
+
+
+@set_prog("%livy connect")
+@magic_arguments()
+@argument("--url", metavar="URL", help="An Apache Livy server, e.g. http://livy.example.com:8998.")
+@argument("--workspace", metavar="ID", help="Fabric workspace id (with --lakehouse).")
+@argument("--lakehouse", metavar="ID", help="Fabric lakehouse id (with --workspace).")
+@argument("--connection-string", metavar="URL",
+          help="The Lakehouse's 'Session job connection string' (Fabric).")
+@argument("--local", action="store_true",
+          help="Use the embedded local server (started in the background if none runs).")
+@argument("--kind", choices=KINDS, help="Default language of cells (default: pyspark).")
+@argument("--conf", metavar="KEY=VALUE", action="append", default=[],
+          help="Spark setting for the session; repeat for several.")
+@argument("--environment", metavar="ID", help="Fabric Environment to run the session in.")
+@argument("--name", help="Session name shown on the server.")
+@argument("--high-concurrency", action="store_true",
+          help="Fabric: take a REPL in a shared high-concurrency session.")
+@argument("--tag", metavar="T", help="High-concurrency session tag: sessions with one tag share Spark.")
+@argument("--auth", metavar="METHOD",
+          help="Sign-in method: interactive, device-code, service-principal, azure-cli, "
+               "azure-default, environment, none.")
+@argument("--keep", action="store_true", help="Keep the session when the kernel shuts down.")
+def connect_parser_func(line: str) -> None:
+    """Choose where this notebook's Spark session runs. The session starts on the first cell.
+
+    Examples::
+
+        %livy connect --url http://127.0.0.1:8998
+        %livy connect --connection-string https://api.fabric.microsoft.com/v1/workspaces/.../sessions
+        %livy connect --workspace <id> --lakehouse <id> --environment <id> --conf spark.executor.cores=4
+        %livy connect --local
+    """
+
+
+def connect(state: NotebookState, line: str) -> str:
+    """Parse ``%livy connect`` options, validate them all, then switch the notebook's target."""
+    args = parse(connect_parser_func, line)
+    chosen = [name for name, given in (("--url", args.url), ("--workspace/--lakehouse",
+              args.workspace or args.lakehouse), ("--connection-string", args.connection_string),
+              ("--local", args.local)) if given]
+    if len(chosen) > 1:
+        raise UsageError(f"Give one target, not {' and '.join(chosen)}.")
+    if args.tag and not args.high_concurrency:
+        raise UsageError("--tag needs --high-concurrency.")
+    conf = parse_conf(args.conf)
+    method = parse_auth_method(args.auth)
+    settings = state.settings()
+    options = SessionOptions(
+        kind=args.kind or settings.default_kind, name=args.name, conf=conf,
+        environment_id=args.environment, high_concurrency=args.high_concurrency, tag=args.tag,
+        keep=args.keep)
+    try:
+        if args.url:
+            endpoint: Endpoint = endpoint_from_url(args.url)
+        elif args.connection_string:
+            endpoint = FabricEndpoint.from_connection_string(args.connection_string)
+        elif args.workspace or args.lakehouse:
+            if not (args.workspace and args.lakehouse):
+                raise UsageError("Give both --workspace and --lakehouse (or --connection-string).")
+            endpoint = FabricEndpoint(args.workspace, args.lakehouse)
+        elif args.local:
+            target = local_target(state, method)
+            _check_options(target, options)
+            state.set_target(target, options)
+            return f"Connected to {target.description}. {_lazy_note(options)}"
+        else:
+            target, _ = default_target(state, method=method)
+            endpoint = target.endpoint
+    except ConfigurationError as exc:
+        raise UsageError(str(exc)) from None
+    target = make_target(state, endpoint, method)
+    _check_options(target, options)
+    state.set_target(target, options)
+    return f"Connected to {target.description}. {_lazy_note(options)}"
+
+
+def _lazy_note(options: SessionOptions) -> str:
+    kind = f"A {options.kind} session" if not options.high_concurrency else "A high-concurrency session"
+    return f"{kind} starts on the first %%livy cell."
+
+
+def _check_options(target: Target, options: SessionOptions) -> None:
+    if options.high_concurrency and not target.is_fabric:
+        raise UsageError("--high-concurrency works only with Fabric targets (--workspace/--lakehouse "
+                         "or --connection-string).")
+    if options.environment_id and not target.is_fabric:
+        raise UsageError("--environment works only with Fabric targets.")
+
+
+def parse_conf(pairs: list[str]) -> dict[str, str]:
+    """``["k=v", ...]`` -> dict; a secret-looking key is refused (it would be saved in the notebook)."""
+    conf: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise UsageError(f"--conf takes KEY=VALUE, got {pair!r}.")
+        if looks_secret(key):
+            raise UsageError(
+                f"Refusing --conf {key}=...: it looks like a secret, and magic options are saved in "
+                "the notebook. Put it in a Fabric Environment or the server's configuration.")
+        conf[key] = value.strip()
+    return conf
+
+
+def parse_auth_method(name: str | None) -> str | None:
+    """A ``--auth`` value as the method's canonical name; an unknown one is a UsageError."""
+    if name is None:
+        return None
+    from fabric_livy_magics.auth.settings import normalize_method
+
+    try:
+        return normalize_method(name)
+    except ConfigurationError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def make_target(state: NotebookState, endpoint: Endpoint, method: str | None,
+                local_server: Any = None) -> Target:
+    """A Target with its token source: explicit method > ``%livy login`` > defaults per endpoint."""
+    where = ("Fabric lakehouse " + endpoint.lakehouse_id if isinstance(endpoint, FabricEndpoint)
+             else "Livy server")
+    description = f"{where} at {endpoint.root}"
+    if local_server is not None:
+        description = f"the local server at {endpoint.root}"
+    chosen, provider = token_source_for(state, endpoint, method, local_server)
+    return Target(endpoint=endpoint, description=description, auth_method=chosen,
+                  token_provider=provider, local_server=local_server)
+
+
+def token_source_for(state: NotebookState, endpoint: Endpoint, method: str | None,
+                     local_server: Any = None) -> tuple[str | None, Any]:
+    """(method name, token source) for an endpoint.
+
+    * ``--auth METHOD`` wins (``none``: no header);
+    * a local server started with a token: that token;
+    * after ``%livy login``: that sign-in (a person who signed in means it, loopback or not);
+    * a loopback endpoint: no sign-in;
+    * Fabric: the configured method (FABRIC_LIVY_AUTH_METHOD / config file; default interactive);
+    * Apache Livy: FABRIC_LIVY_AUTH_METHOD if set, else no sign-in.
+    """
+    from fabric_livy_magics.auth.providers import provider_from_settings
+    from fabric_livy_magics.auth.settings import resolve_auth_settings
+
+    if method is not None:
+        settings = resolve_auth_settings({"method": method})
+        return method, provider_from_settings(settings)
+    token = getattr(local_server, "token", None)
+    if token:
+        return "local-token", (lambda: token)
+    if state.signed_in is not None:
+        return state.signed_in.method, state.signed_in.provider
+    if endpoint.is_loopback:
+        return None, None
+    if isinstance(endpoint, FabricEndpoint) or os.environ.get("FABRIC_LIVY_AUTH_METHOD"):
+        settings = resolve_auth_settings()
+        if settings.method == "none":
+            return None, None
+        return settings.method, provider_from_settings(settings)
+    return None, None
+
+
+def local_target(state: NotebookState, method: str | None = None) -> Target:
+    """The embedded server: the one already running, else a new one started in the background."""
+    from fabric_livy_magics.server.launcher import (
+        ServerStartError,
+        find_running_server,
+        start_server,
+    )
+
+    server = find_running_server()
+    if server is None:
+        print("Starting the local Livy server (PySpark) in the background...")
+        try:
+            server = start_server(master=state.settings().local_master, remember=True)
+        except ServerStartError as exc:
+            raise ConfigurationError(f"{exc} Check that Java 17+ and pyspark are installed.") from exc
+        state.started_server = server
+    return make_target(state, LivyEndpoint(server.url), method, local_server=server)
+
+
+def default_target(state: NotebookState, *, method: str | None = None) -> tuple[Target, SessionOptions]:
+    """What a first ``%%livy`` uses without ``%livy connect``.
+
+    Fabric when FABRIC_LIVY_CONNECTION_STRING or FABRIC_WORKSPACE_ID + FABRIC_LAKEHOUSE_ID are
+    set (environment or config file), else FABRIC_LIVY_URL / LIVY_URL, else the embedded local
+    server (unless ``LivyMagics.auto_local`` is off)."""
+    from fabric_livy_magics.auth.settings import resolve_connection_settings
+
+    settings = state.settings()
+    connection = resolve_connection_settings()
+    if connection.is_complete:
+        options = SessionOptions(kind=settings.default_kind, environment_id=connection.environment_id)
+        return make_target(state, fabric_endpoint(connection), method), options
+    options = SessionOptions(kind=settings.default_kind)
+    url = next((os.environ[v] for v in URL_ENV_VARS if os.environ.get(v, "").strip()), None)
+    if url is not None:
+        return make_target(state, endpoint_from_url(url), method), options
+    if not settings.auto_local:
+        raise ConfigurationError(
+            "No Livy endpoint is configured. Run `%livy connect --url URL` (Livy), "
+            "`%livy connect --connection-string S` (Fabric) or `%livy connect --local`.")
+    return local_target(state, method), options
+
+
+def fabric_endpoint(connection: ConnectionSettings) -> FabricEndpoint:
+    """The lakehouse complete connection settings name (their connection string, when given)."""
+    if connection.connection_string:
+        return FabricEndpoint.from_connection_string(connection.connection_string)
+    return FabricEndpoint(str(connection.workspace_id), str(connection.lakehouse_id))
+
+
+_SECRET_OPTION = re.compile(r"(?:^|\s)--?(?:[\w-]*(?:secret|password|passwd|token|api-?key)[\w-]*)(?=[\s=]|$)",
+                            re.IGNORECASE)
+_URL_USERINFO = re.compile(r"https?://[^/\s:@]+:[^/\s@]+@", re.IGNORECASE)
+_URL_SECRET_QUERY = re.compile(r"[?&](?:[\w-]*(?:token|secret|sig|password|key)[\w-]*)=", re.IGNORECASE)
+
+
+def refuse_inline_secrets(line: str) -> None:
+    """Raise UsageError when a magic line carries a secret: notebooks are saved and shared."""
+    how = ("Secrets are not accepted as magic options: they would be saved in the notebook and its "
+           "history. Use `%livy login` (the form keeps nothing), or set AZURE_CLIENT_SECRET / "
+           "FABRIC_ACCESS_TOKEN in the environment.")
+    if _SECRET_OPTION.search(line):
+        raise UsageError(f"Refused: {how}")
+    if _URL_USERINFO.search(line) or _URL_SECRET_QUERY.search(line):
+        raise UsageError(f"Refused: the URL carries credentials. {how}")

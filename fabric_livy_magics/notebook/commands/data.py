@@ -1,0 +1,46 @@
+"""``%livy send NAME [--as REMOTE]``: a local pandas DataFrame becomes a remote Spark DataFrame."""
+
+from __future__ import annotations
+
+from IPython.core.error import UsageError
+from IPython.core.magic_arguments import argument, magic_arguments
+
+from fabric_livy_magics.notebook.commands.parsing import parse, set_prog
+from fabric_livy_magics.notebook.commands.state import NotebookState
+from fabric_livy_magics.errors import ConfigurationError
+
+__all__ = ["PARSERS", "send"]
+
+
+@set_prog("%livy send")
+@magic_arguments()
+@argument("name", metavar="NAME", help="A pandas DataFrame in this notebook.")
+@argument("--as", dest="remote", metavar="REMOTE", help="Remote variable name (default: NAME).")
+def _send(line: str) -> None:
+    """Send a local pandas DataFrame to the session as a Spark DataFrame (typed, via Arrow).
+
+    Example: ``%livy send sales --as sales_df`` then ``%%livy`` ``sales_df.count()``."""
+
+
+PARSERS = {"send": _send}
+
+
+def send(state: NotebookState, line: str) -> None:
+    args = parse(_send, line)
+    remote = args.remote or args.name
+    if args.name not in state.shell.user_ns:
+        raise UsageError(f"No variable {args.name!r} in this notebook.")
+    frame = state.shell.user_ns[args.name]
+    from fabric_livy_magics.transfer import send_dataframe
+    from fabric_livy_magics.transfer.encode import pandas_to_arrow
+    from fabric_livy_magics.transfer.models import validate_send_name
+
+    try:  # everything checkable locally, before the session starts
+        validate_send_name(remote)
+        pandas_to_arrow(frame)
+    except ConfigurationError as exc:
+        raise UsageError(str(exc)) from None
+    session = state.get_session()
+    result = send_dataframe(session.run_text, frame, remote)
+    print(f"Sent {args.name} as remote DataFrame {result.remote_name}: {result.rows:,} rows, "
+          f"{result.bytes_transferred:,} characters.")

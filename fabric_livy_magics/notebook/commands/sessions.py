@@ -1,0 +1,202 @@
+"""``%livy info|status|logs|sessions|attach|restart|stop|cancel``: look at and steer the session."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from IPython.core.error import UsageError
+from IPython.core.magic_arguments import argument, magic_arguments
+
+from fabric_livy_magics.notebook.commands.parsing import parse, set_prog
+from fabric_livy_magics.notebook.commands.state import NotebookState
+from fabric_livy_magics.errors import ConfigurationError, SessionNotFound
+from fabric_livy_magics.livy.lifecycle import ManagedSession
+
+__all__ = ["PARSERS", "attach", "cancel", "info", "logs", "restart", "sessions", "status", "stop"]
+
+
+def _no_args(prog: str, doc: str) -> Any:
+    @set_prog(prog)
+    @magic_arguments()
+    def func(line: str) -> None:
+        pass
+
+    func.parser.description = doc
+    func.__doc__ = func.parser.format_help()
+    return func
+
+
+_info = _no_args("%livy info", "Session id, state, Spark application id, Spark UI link, elapsed time.")
+_status = _no_args("%livy status", "One line: the session's state (no session is started).")
+_sessions = _no_args("%livy sessions", "List the server's sessions as a table.")
+_restart = _no_args("%livy restart", "Delete this notebook's session and start a new one now.")
+_stop = _no_args("%livy stop", "Delete this notebook's session; the next cell starts a new one.")
+_cancel = _no_args("%livy cancel", "Cancel this notebook's running statement (e.g. after --timeout).")
+
+
+@set_prog("%livy logs")
+@magic_arguments()
+@argument("-n", "--lines", type=int, default=50, metavar="N", help="How many last lines (default 50).")
+def _logs(line: str) -> None:
+    """Show the last lines of the session's log."""
+
+
+@set_prog("%livy attach")
+@magic_arguments()
+@argument("session_id", metavar="ID", help="Session id, as listed by the sessions command.")
+def _attach(line: str) -> None:
+    """Use an existing session in this notebook. It is not deleted when the kernel shuts down."""
+
+
+PARSERS = {"info": _info, "status": _status, "logs": _logs, "sessions": _sessions,
+           "attach": _attach, "restart": _restart, "stop": _stop, "cancel": _cancel}
+
+
+def _fmt_elapsed(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h {minutes:02d}m {secs:02d}s" if hours else f"{minutes}m {secs:02d}s"
+
+
+def _running(state: NotebookState) -> ManagedSession | None:
+    """The notebook's session if one was started. Never starts one, nor a local server."""
+    session = state.session
+    return session if session is not None and session.started else None
+
+
+def _no_session_yet(state: NotebookState) -> str:
+    where = f" ({state.target.description})" if state.target else ""
+    return f"No session yet: one starts on the first %%livy cell{where}."
+
+
+def info(state: NotebookState, line: str) -> None:
+    parse(_info, line)
+    from IPython.display import display
+
+    session = _running(state)
+    snapshot = session.info() if session is not None else None
+    if session is None or snapshot is None:
+        print(_no_session_yet(state))
+        return
+    target = state.target
+    where = target.description if target else session.client.endpoint.root
+    rows = [("Session", str(snapshot.session_id)), ("State", snapshot.state),
+            ("Kind", snapshot.kind), ("Server", where),
+            ("Application id", snapshot.app_id or "-"),
+            ("Spark UI", snapshot.spark_ui_url or "-"),
+            ("Elapsed", _fmt_elapsed(snapshot.elapsed)),
+            ("Statements", str(snapshot.statements))]
+    if snapshot.high_concurrency_id:
+        rows.append(("High-concurrency", f"{snapshot.high_concurrency_id} (REPL {snapshot.repl_id})"))
+    if not snapshot.owned:
+        rows.append(("Attached", "yes (kept at shutdown)"))
+    elif session.options.keep:
+        rows.append(("Kept at shutdown", "yes (--keep)"))
+    text = "\n".join(f"{k:<17}{v}" for k, v in rows)
+
+    def cell(key: str, value: str) -> str:
+        if key == "Spark UI" and value.startswith("http"):
+            return f'<a href="{html.escape(value)}" target="_blank">{html.escape(value)}</a>'
+        return html.escape(value)
+
+    table = "".join(f"<tr><th style='text-align:left'>{html.escape(k)}</th><td style='text-align:left'>"
+                    f"{cell(k, v)}</td></tr>" for k, v in rows)
+    display({"text/plain": text, "text/html": f"<table>{table}</table>"}, raw=True)
+
+
+def status(state: NotebookState, line: str) -> None:
+    parse(_status, line)
+    session = _running(state)
+    if session is None:
+        print(_no_session_yet(state))
+        return
+    try:
+        current = session.refresh()
+    except SessionNotFound:
+        print(f"Session {session.session_id}: gone from the server. Run `%livy restart`.")
+        return
+    phase = getattr(current, "phase", "unknown")
+    print(f"Session {session.session_id}: {phase}")
+
+
+def logs(state: NotebookState, line: str) -> None:
+    args = parse(_logs, line)
+    if args.lines < 1:
+        raise UsageError(f"-n takes a positive number of lines; got {args.lines}.")
+    session = _running(state)
+    if session is None:
+        print(_no_session_yet(state))
+        return
+    session_id = session.session_id
+    if session.high_concurrency_id is not None:
+        refreshed = session.refresh()
+        session_id = getattr(refreshed, "session_id", None) or session_id
+    log_page = session.client.get_session_log(session_id, size=args.lines)
+    lines = [text for entry in log_page.lines for text in entry.splitlines()][-args.lines:]
+    print("\n".join(lines) if lines else "(the log is empty)")
+
+
+def sessions(state: NotebookState, line: str) -> None:
+    parse(_sessions, line)
+    import pandas as pd
+    from IPython.display import display
+
+    session = state.get_session()
+    mine = session.session_id
+    rows = []
+    for item in session.client.iter_sessions():
+        rows.append({"id": str(item.id), "name": item.name, "state": item.phase,
+                     "kind": str(item.kind) if item.kind else None, "app_id": item.app_id,
+                     "this notebook": item.id == mine})
+    if not rows:
+        print(f"No sessions on {session.client.endpoint.root}.")
+        return
+    display(pd.DataFrame(rows))
+
+
+def attach(state: NotebookState, line: str) -> None:
+    args = parse(_attach, line)
+    session = state.get_session()
+    try:
+        parsed = session.client.endpoint.parse_session_id(args.session_id)
+    except ConfigurationError as exc:
+        raise UsageError(str(exc)) from None
+    if session.started and session.session_id != parsed:
+        session.stop(force=False)
+    attached = session.attach(parsed)
+    print(f"Attached to session {attached.id} ({attached.phase}). It is kept when the kernel shuts down.")
+
+
+def restart(state: NotebookState, line: str) -> None:
+    parse(_restart, line)
+    session = state.get_session()
+    old, attached = session.session_id, not session.owned
+    target = session.restart()
+    if old is None:
+        was = ""
+    elif attached:
+        was = f" (session {old} was attached, so it is left running)"
+    else:
+        was = f" (session {old} deleted)"
+    print(f"Session {target.session_id} is ready{was}.")
+
+
+def stop(state: NotebookState, line: str) -> None:
+    parse(_stop, line)
+    session = _running(state)
+    if session is None:
+        print("No session to stop.")
+        return
+    deleted = session.stop(force=True)
+    print(f"Session {deleted} deleted. The next %%livy cell starts a new one.")
+
+
+def cancel(state: NotebookState, line: str) -> None:
+    parse(_cancel, line)
+    session = _running(state)
+    if session is None:
+        print("No session, nothing to cancel.")
+        return
+    cancelled = session.cancel()
+    print(f"Statement {cancelled} cancelled." if cancelled is not None else "Nothing is running.")
