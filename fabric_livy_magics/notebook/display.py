@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import datetime
 import decimal
 import json
 from collections.abc import Sequence
@@ -154,131 +153,71 @@ def table_from_records(records: Sequence[dict[str, Any]]) -> pandas.DataFrame:
                         columns=pd.Index(names, dtype=object))
 
 
-# Livy's table column types (Livy repl: ``TableOutput``/``%table``).
+# Livy's table column types (Livy repl: ``TableOutput``/``%table``) as Spark types, so a ``%table``
+# goes through the same decoder and Arrow step as every other result. Types not listed (nested
+# values) stay the Python objects the JSON held.
 _LIVY_TYPES = {
-    "INT_TYPE": "integer", "BIGINT_TYPE": "long", "LONG_TYPE": "long", "SMALLINT_TYPE": "short",
-    "TINYINT_TYPE": "byte", "DOUBLE_TYPE": "double", "FLOAT_TYPE": "double",
+    "INT_TYPE": "long", "BIGINT_TYPE": "long", "LONG_TYPE": "long", "SMALLINT_TYPE": "long",
+    "TINYINT_TYPE": "long", "DOUBLE_TYPE": "double", "FLOAT_TYPE": "double",
     "BOOLEAN_TYPE": "boolean", "STRING_TYPE": "string", "CHAR_TYPE": "string",
-    "VARCHAR_TYPE": "string", "DATE_TYPE": "date", "TIMESTAMP_TYPE": "timestamp_text",
-    "DECIMAL_TYPE": "decimal_any", "BINARY_TYPE": "binary", "NULL_TYPE": "null",
+    "VARCHAR_TYPE": "string", "DATE_TYPE": "date", "TIMESTAMP_TYPE": "timestamp_ntz",
+    "DECIMAL_TYPE": "decimal", "BINARY_TYPE": "binary", "NULL_TYPE": "null",
 }
 
 
 def table_from_livy(table: Any) -> pandas.DataFrame:
     """Livy's ``{headers: [{name, type}], data: [[...]]}`` -> DataFrame typed from the headers."""
+    import pandas as pd
+
+    from fabric_livy_magics.transfer.decode import SPARK_JSON, arrow_to_pandas, rows_to_arrow
+
     if not isinstance(table, dict) or not isinstance(table.get("headers"), list):
         raise MalformedResponse("The table output has no 'headers' list.")
     headers = table["headers"]
-    rows = table.get("data") or []
-    names = [str(h.get("name", i)) if isinstance(h, dict) else str(h) for i, h in enumerate(headers)]
-    kinds = [_LIVY_TYPES.get(str(h.get("type", "")).upper(), "object") if isinstance(h, dict)
-             else "object" for h in headers]
-    return _typed_frame(names, kinds, rows)
+    rows = [row if isinstance(row, list) else [] for row in (table.get("data") or [])]
+    columns: dict[int, Any] = {}
+    for index, header in enumerate(headers):
+        values = [row[index] if index < len(row) else None for row in rows]
+        spark_type = _LIVY_TYPES.get(str(header.get("type", "")).upper()) if isinstance(header, dict) else None
+        if spark_type == "decimal":
+            spark_type = _decimal_type(values)
+        if spark_type is None:
+            columns[index] = pd.Series(values, dtype=object)
+            continue
+        arrow = rows_to_arrow([{"type": spark_type}], [[v] for v in values], SPARK_JSON, lenient=True)
+        columns[index] = arrow_to_pandas(arrow, ["_"])["_"]
+    frame = pd.DataFrame(columns, index=pd.RangeIndex(len(rows)))
+    frame.columns = pd.Index([str(h.get("name", i)) if isinstance(h, dict) else str(h)
+                              for i, h in enumerate(headers)], dtype=object)
+    return frame
+
+
+def _decimal_type(values: list[Any]) -> str:
+    """Livy's DECIMAL_TYPE has no precision: the widest scale the values need."""
+    scale = 0
+    for value in values:
+        try:
+            exponent = decimal.Decimal(str(value)).as_tuple().exponent
+        except (decimal.InvalidOperation, ValueError):
+            continue
+        if isinstance(exponent, int):
+            scale = max(scale, -exponent)
+    return f"decimal(38,{min(scale, 38)})"
 
 
 def table_from_sql(result: dict[str, Any]) -> pandas.DataFrame:
     """The ``sql`` kind's ``{schema, data}`` -> DataFrame typed from the Spark schema.
 
-    Types go through the same Arrow step as ``-o`` transfers (``transfer.decode``), so an
-    ``int`` column is int32, a nullable one Int32, ``timestamp`` is UTC-aware, and so on."""
+    Values go through the one Spark-JSON decoder and the same Arrow step as ``-o`` transfers
+    (``transfer.decode``), so an ``int`` column is int32, a nullable one Int32, ``timestamp`` is
+    UTC-aware, and so on."""
+    from fabric_livy_magics.transfer.decode import SPARK_JSON, arrow_to_pandas, rows_to_arrow
+
     fields = result["schema"]["fields"]
     names = [str(f["name"]) for f in fields]
     rows = result.get("data") or []
-    import pyarrow as pa
-
-    from fabric_livy_magics.transfer.decode import arrow_to_pandas, spark_type_to_arrow
-
-    arrays = []
-    for index, spark_field in enumerate(fields):
-        spark_type = spark_field["type"]
-        arrow_type = spark_type_to_arrow(spark_type)
-        values = [_from_json(row[index] if index < len(row) else None, spark_type) for row in rows]
-        try:
-            arrays.append(pa.array(values, type=arrow_type))
-        except (pa.ArrowException, TypeError, ValueError, OverflowError):
-            arrays.append(pa.array([None if v is None else str(v) for v in values], type=pa.string()))
-    if not arrays:
+    if not fields:
         import pandas as pd
 
         return pd.DataFrame(index=pd.RangeIndex(len(rows)))
-    table = pa.Table.from_arrays(arrays, names=[f"_{i}" for i in range(len(arrays))])
-    return arrow_to_pandas(table, names)
-
-
-def _from_json(value: Any, spark_type: Any) -> Any:
-    """A JSON value as the Python object Arrow expects for ``spark_type``."""
-    if value is None:
-        return None
-    if isinstance(spark_type, dict):
-        kind = spark_type.get("type")
-        if kind == "struct" and isinstance(value, dict):
-            return {f["name"]: _from_json(value.get(f["name"]), f["type"]) for f in spark_type["fields"]}
-        if kind == "struct" and isinstance(value, list):
-            return {f["name"]: _from_json(v, f["type"]) for f, v in zip(spark_type["fields"], value)}
-        if kind == "array" and isinstance(value, list):
-            return [_from_json(v, spark_type["elementType"]) for v in value]
-        if kind == "map" and isinstance(value, dict):
-            return [(_from_json(k, spark_type["keyType"]), _from_json(v, spark_type["valueType"]))
-                    for k, v in value.items()]
-        return value
-    name = str(spark_type)
-    if name == "timestamp":
-        stamp = _parse_timestamp(value)
-        if stamp is not None and stamp.tzinfo is None:
-            stamp = stamp.replace(tzinfo=datetime.UTC)
-        return stamp
-    if name == "timestamp_ntz":
-        stamp = _parse_timestamp(value)
-        return stamp.replace(tzinfo=None) if stamp is not None else None
-    if name == "date" and isinstance(value, str):
-        return datetime.date.fromisoformat(value[:10])
-    if name.startswith("decimal"):
-        return decimal.Decimal(str(value))
-    if name == "binary" and isinstance(value, str):
-        return base64.b64decode(value)
-    return value
-
-
-def _parse_timestamp(value: Any) -> datetime.datetime | None:
-    if isinstance(value, (int, float)):  # epoch milliseconds (some servers)
-        return datetime.datetime.fromtimestamp(value / 1000, tz=datetime.UTC)
-    text = str(value).strip().replace("Z", "+00:00")
-    return datetime.datetime.fromisoformat(text)
-
-
-def _typed_frame(names: list[str], kinds: list[str], rows: list[Any]) -> pandas.DataFrame:
-    import pandas as pd
-
-    columns: dict[int, Any] = {}
-    for index, kind in enumerate(kinds):
-        values = [row[index] if isinstance(row, list) and index < len(row) else None for row in rows]
-        columns[index] = _livy_column(values, kind)
-    frame = pd.DataFrame(columns, index=pd.RangeIndex(len(rows)))
-    frame.columns = pd.Index(names, dtype=object)
-    return frame
-
-
-def _livy_column(values: list[Any], kind: str) -> pandas.Series:
-    import pandas as pd
-
-    has_null = any(v is None for v in values)
-    try:
-        if kind in ("integer", "long", "short", "byte"):
-            return pd.Series(values, dtype="Int64" if has_null else "int64")
-        if kind == "double":
-            return pd.Series([float("nan") if v is None else float(v) for v in values], dtype="float64")
-        if kind == "boolean":
-            return pd.Series(values, dtype="boolean" if has_null else "bool")
-        if kind == "string":
-            return pd.Series(values, dtype="str")
-        if kind == "date":
-            return pd.Series([None if v is None else datetime.date.fromisoformat(str(v)[:10])
-                              for v in values], dtype=object)
-        if kind == "timestamp_text":
-            return pd.Series(pd.to_datetime(pd.Series(values, dtype=object)))
-        if kind == "decimal_any":
-            return pd.Series([None if v is None else decimal.Decimal(str(v)) for v in values],
-                             dtype=object)
-    except (TypeError, ValueError, OverflowError):
-        pass
-    return pd.Series(values, dtype=object)
+    return arrow_to_pandas(rows_to_arrow(fields, rows, SPARK_JSON, lenient=True), names)

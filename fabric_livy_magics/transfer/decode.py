@@ -23,6 +23,7 @@ void (null type)            objects, all None
 from __future__ import annotations
 
 import base64
+import binascii
 import datetime
 import decimal
 import json
@@ -36,7 +37,10 @@ if TYPE_CHECKING:
     import pandas
     import pyarrow
 
-__all__ = ["arrow_to_pandas", "decode_arrow_payload", "decode_json_payload", "spark_type_to_arrow"]
+__all__ = [
+    "SPARK_JSON", "TRANSFER_JSON", "arrow_to_pandas", "decode_arrow_payload", "decode_json_payload",
+    "json_value_decoder", "rows_to_arrow", "spark_type_to_arrow",
+]  # fmt: skip
 
 _EPOCH_UTC = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
 _EPOCH_NAIVE = datetime.datetime(1970, 1, 1)
@@ -146,48 +150,113 @@ def spark_type_to_arrow(spark_type: Any) -> pyarrow.DataType:
     return pa.string()  # char/varchar and types without an exact form arrive as text
 
 
-def _json_decoder(spark_type: Any) -> Callable[[Any], Any]:
-    """Undo ``_remote._encoder`` for one Spark type (values are never None here)."""
+#: How values arrive in JSON. ``SPARK_JSON``: Spark's own JSON (the ``sql`` kind's answer, Livy's
+#: ``%table``): ISO date/time text, structs as objects, maps as objects. ``TRANSFER_JSON``: this
+#: package's fallback encoding (``_remote._encoder``): epoch microseconds and days, structs as
+#: lists, maps as ``[key, value]`` pairs.
+SPARK_JSON = "spark"
+TRANSFER_JSON = "transfer"
+
+
+def json_value_decoder(spark_type: Any, wire: str = TRANSFER_JSON) -> Callable[[Any], Any]:
+    """The one decoder from a JSON value of ``spark_type`` to the Python object Arrow expects.
+
+    Values are never None here (callers keep None as null). Both encodings go through it, so a
+    column gets the same type whichever way it travelled."""
     if isinstance(spark_type, dict):
         kind = spark_type.get("type")
         if kind == "struct":
-            fields = [(f["name"], _json_decoder(f["type"])) for f in spark_type["fields"]]
-            return lambda v: {n: (None if x is None else d(x)) for (n, d), x in zip(fields, v)}
+            fields = [(f["name"], json_value_decoder(f["type"], wire)) for f in spark_type["fields"]]
+
+            def struct(value: Any) -> dict[str, Any]:
+                items = [value.get(n) for n, _ in fields] if isinstance(value, dict) else value
+                return {n: (None if x is None else d(x)) for (n, d), x in zip(fields, items)}
+
+            return struct
         if kind == "array":
-            inner = _json_decoder(spark_type["elementType"])
+            inner = json_value_decoder(spark_type["elementType"], wire)
             return lambda v: [None if x is None else inner(x) for x in v]
         if kind == "map":
-            key, value = _json_decoder(spark_type["keyType"]), _json_decoder(spark_type["valueType"])
-            return lambda v: [(key(k), None if x is None else value(x)) for k, x in v]
+            key = json_value_decoder(spark_type["keyType"], wire)
+            value = json_value_decoder(spark_type["valueType"], wire)
+
+            def pairs(v: Any) -> list[tuple[Any, Any]]:
+                items = v.items() if isinstance(v, dict) else v
+                return [(key(k), None if x is None else value(x)) for k, x in items]
+
+            return pairs
         return str
-    if spark_type == "timestamp":
-        return lambda v: _EPOCH_UTC + datetime.timedelta(microseconds=v)
-    if spark_type == "timestamp_ntz":
-        return lambda v: _EPOCH_NAIVE + datetime.timedelta(microseconds=v)
-    if spark_type == "date":
-        return lambda v: _EPOCH_DATE + datetime.timedelta(days=v)
-    if spark_type == "binary":
-        return base64.b64decode
-    if _DECIMAL.match(str(spark_type)):
-        return decimal.Decimal
-    if str(spark_type).startswith("interval day") or str(spark_type) == "interval second":
+    name = str(spark_type)
+    if name in ("timestamp", "timestamp_ntz"):
+        aware = name == "timestamp"
+        if wire == TRANSFER_JSON:
+            epoch = _EPOCH_UTC if aware else _EPOCH_NAIVE
+            return lambda v: epoch + datetime.timedelta(microseconds=v)
+        return lambda v: _spark_timestamp(v, aware)
+    if name == "date":
+        if wire == TRANSFER_JSON:
+            return lambda v: _EPOCH_DATE + datetime.timedelta(days=v)
+        return lambda v: datetime.date.fromisoformat(v[:10]) if isinstance(v, str) else v
+    if name == "binary":
+        return lambda v: base64.b64decode(v) if isinstance(v, str) else v
+    if _DECIMAL.match(name):
+        return lambda v: decimal.Decimal(str(v))
+    if wire == TRANSFER_JSON and (name.startswith("interval day") or name == "interval second"):
         return lambda v: datetime.timedelta(microseconds=v)
     return lambda v: v
 
 
-def decode_json_payload(payload: str) -> pyarrow.Table:
-    """JSON rows + Spark schema text -> Arrow table typed exactly as the Arrow route would be."""
+def _spark_timestamp(value: Any, aware: bool) -> datetime.datetime:
+    """Spark's timestamp text (or epoch milliseconds, as some servers send) as a datetime."""
+    if isinstance(value, (int, float)):
+        stamp = datetime.datetime.fromtimestamp(value / 1000, tz=datetime.timezone.utc)
+    else:
+        stamp = datetime.datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+    if aware:
+        return stamp if stamp.tzinfo is not None else stamp.replace(tzinfo=datetime.timezone.utc)
+    return stamp.replace(tzinfo=None)
+
+
+def rows_to_arrow(fields: Sequence[Any], rows: Sequence[Any], wire: str, *,
+                  lenient: bool = False) -> pyarrow.Table:
+    """Rows of JSON values with their Spark schema ``fields`` -> an Arrow table named ``_0, _1 ...``.
+
+    ``lenient`` (results shown to a person): a short row reads as nulls and a column whose values
+    do not fit its type becomes text; otherwise (transfers, which must be exact) both raise
+    MalformedResponse."""
     import pyarrow as pa
 
+    arrays = []
+    for index, spark_field in enumerate(fields):
+        spark_type = spark_field["type"]
+        decode = json_value_decoder(spark_type, wire)
+        arrow_type = spark_type_to_arrow(spark_type)
+        raw = [_cell(row, index, lenient) for row in rows]
+        try:
+            arrays.append(pa.array([None if v is None else decode(v) for v in raw], type=arrow_type))
+        except (pa.ArrowException, TypeError, ValueError, OverflowError, AttributeError,
+                decimal.InvalidOperation, binascii.Error) as exc:
+            if not lenient:
+                raise MalformedResponse(f"The transferred JSON result could not be read: {exc}.") from exc
+            arrays.append(pa.array([None if v is None else str(v) for v in raw], type=pa.string()))
+    return pa.Table.from_arrays(arrays, names=[f"_{i}" for i in range(len(arrays))])
+
+
+def _cell(row: Any, index: int, lenient: bool) -> Any:
+    if lenient:
+        return row[index] if isinstance(row, (list, tuple)) and index < len(row) else None
+    try:
+        return row[index]
+    except (IndexError, TypeError, KeyError) as exc:
+        raise MalformedResponse(f"The transferred JSON result has a short row: {exc}.") from exc
+
+
+def decode_json_payload(payload: str) -> pyarrow.Table:
+    """JSON rows + Spark schema text -> Arrow table typed exactly as the Arrow route would be."""
     try:
         body = json.loads(payload)
         fields = body["schema"]["fields"]
         rows = body["rows"]
-        arrays = []
-        for i, field in enumerate(fields):
-            decode = _json_decoder(field["type"])
-            values = [None if row[i] is None else decode(row[i]) for row in rows]
-            arrays.append(pa.array(values, type=spark_type_to_arrow(field["type"])))
-    except (ValueError, KeyError, TypeError, IndexError, pa.ArrowException) as exc:
+    except (ValueError, KeyError, TypeError) as exc:
         raise MalformedResponse(f"The transferred JSON result could not be read: {exc}.") from exc
-    return pa.Table.from_arrays(arrays, names=[f"_{i}" for i in range(len(arrays))])
+    return rows_to_arrow(fields, rows, TRANSFER_JSON)
