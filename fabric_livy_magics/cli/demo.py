@@ -18,7 +18,7 @@ from typing import Any
 
 __all__ = ["DemoResult", "run_demo", "register"]
 
-_REPO_NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+_REPO_NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 
 
 @dataclass(frozen=True)
