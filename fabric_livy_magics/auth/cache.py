@@ -7,11 +7,12 @@ Storage, best first (msal-extensions does the storing and the cross-process file
   keyring on a D-Bus session; on servers, containers and SSH sessions its ``trial_run`` raises (or
   may wait for an unlock prompt), so we only try it with a D-Bus session present and give it a few
   seconds in a background thread;
-* otherwise a plain JSON file readable only by its owner (file 0600, folder 0700), with a
-  :class:`TokenCacheWarning` saying so once.
+* otherwise a plain JSON file readable only by its owner (file 0600, folder 0700), with a plain
+  note saying so once per process (a note, not a Python warning: a person needs the sentence,
+  not the source line that raised it).
 
 A cache that cannot be read or written (read-only home, stale lock, keyring gone) must not break
-sign-in: the cache warns once and carries on in memory for the rest of the process.
+sign-in: the cache notes it once and carries on in memory for the rest of the process.
 """
 
 from __future__ import annotations
@@ -21,18 +22,18 @@ import os
 import stat
 import sys
 import threading
-import warnings
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-__all__ = ["TokenCacheWarning", "default_cache_path", "open_token_cache", "memory_token_cache"]
+__all__ = ["default_cache_path", "open_token_cache", "memory_token_cache"]
 
 _KEYRING_TRIAL_SECONDS = 5.0
 
 
-class TokenCacheWarning(UserWarning):
-    """The token cache is weaker than hoped (unencrypted, or memory only). Sign-in still works."""
+#: Notes already shown in this process: each is said once.
+_NOTED: set[str] = set()
+_NOTED_LOCK = threading.Lock()
 
 
 def default_cache_path(environ: dict[str, str] | None = None) -> Path:
@@ -56,7 +57,7 @@ def memory_token_cache() -> Any:
 def open_token_cache(path: str | os.PathLike[str] | None = None, *, encrypt: bool = True) -> Any:
     """An ``msal.SerializableTokenCache`` persisted at ``path`` (default: :func:`default_cache_path`).
 
-    Never raises because of the store: falls back to a 0600 file, then to memory, warning once.
+    Never raises because of the store: falls back to a 0600 file, then to memory, noting it once.
     """
     location = Path(path).expanduser() if path else default_cache_path()
     try:
@@ -75,7 +76,12 @@ def open_token_cache(path: str | os.PathLike[str] | None = None, *, encrypt: boo
 
 
 def _warn(message: str) -> None:
-    warnings.warn(message, TokenCacheWarning, stacklevel=3)
+    """Tell the person once, in one plain line on stderr: the cache is weaker than hoped."""
+    with _NOTED_LOCK:
+        if message in _NOTED:
+            return
+        _NOTED.add(message)
+    print(f"Note: {message}", file=sys.stderr)
 
 
 def _private_dir(folder: Path) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import stat
@@ -9,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,8 +21,16 @@ from fabric_livy_magics.auth.providers import DeviceCodeProvider
 from fabric_livy_magics.errors import AuthError
 from tests.auth.conftest import auth_settings
 
-# The plain-file fallback warns once per cache; tests that care assert it with pytest.warns.
-pytestmark = pytest.mark.filterwarnings("ignore::fabric_livy_magics.auth.cache.TokenCacheWarning")
+# The plain-file fallback notes it once on stderr; tests that care assert the note with _noted.
+
+
+@contextlib.contextmanager
+def _noted(expected: str = "") -> Iterator[None]:
+    """The cache's plain note on stderr (said once per message and process), checked for ``expected``."""
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        yield
+    assert expected in err.getvalue()
 
 
 def _device_provider(idp, client, cache, prompts, **changes):
@@ -95,14 +106,14 @@ def test_silent_refresh_uses_the_refresh_token(idp, public_client, tmp_path):
 
 def test_cache_persists_across_providers_with_mode_0600(idp, public_client, tmp_path):
     path = tmp_path / "cache" / "tokens.json"
-    with pytest.warns(UserWarning, match="plain file readable only by you"):
+    with _noted("plain file readable only by you"):
         cache = open_token_cache(path)
     _device_provider(idp, public_client, cache, []).get_token()
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
     # a new kernel: new provider, new cache object on the same file, no prompt
     prompts = []
-    with pytest.warns(UserWarning):
+    with _noted():
         again = _device_provider(idp, public_client, open_token_cache(path), prompts)
     second = again.get_token()
     assert prompts == [] and second.account == idp.user
@@ -113,14 +124,14 @@ def test_existing_cache_file_is_tightened_to_0600(tmp_path, clean_env):
     path = tmp_path / "tokens.json"
     path.write_text("{}")
     os.chmod(path, 0o644)
-    with pytest.warns(UserWarning):
+    with _noted():
         open_token_cache(path)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
 
 def test_sign_out_removes_the_account_from_the_persistent_cache(idp, public_client, tmp_path):
     path = tmp_path / "tokens.json"
-    with pytest.warns(UserWarning):
+    with _noted():
         provider = _device_provider(idp, public_client, open_token_cache(path), [])
     provider.get_token()
     assert idp.user in path.read_text()
@@ -128,7 +139,7 @@ def test_sign_out_removes_the_account_from_the_persistent_cache(idp, public_clie
     assert provider.signed_in_as() is None
     assert idp.user not in path.read_text()
     prompts = []
-    with pytest.warns(UserWarning):
+    with _noted():
         fresh = _device_provider(idp, public_client, open_token_cache(path), prompts)
     fresh.get_token()
     assert len(prompts) == 1  # signed out means the next sign-in prompts again
@@ -137,7 +148,7 @@ def test_sign_out_removes_the_account_from_the_persistent_cache(idp, public_clie
 def test_unusable_cache_folder_warns_and_signs_in_from_memory(idp, public_client, tmp_path):
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the cache folder should be")
-    with pytest.warns(UserWarning, match="kept in memory"):
+    with _noted("kept in memory"):
         cache = open_token_cache(blocker / "tokens.json")
     token = _device_provider(idp, public_client, cache, []).get_token()
     assert token.account == idp.user
@@ -145,10 +156,10 @@ def test_unusable_cache_folder_warns_and_signs_in_from_memory(idp, public_client
 
 def test_cache_that_breaks_after_opening_degrades_to_memory(idp, public_client, tmp_path):
     path = tmp_path / "tokens.json"
-    with pytest.warns(UserWarning):
+    with _noted():
         cache = open_token_cache(path)
     path.mkdir()  # the store is now unreadable and unwritable, even for root
-    with pytest.warns(UserWarning, match="cannot be used"):
+    with _noted("cannot be used"):
         token = _device_provider(idp, public_client, cache, []).get_token()
     assert token.account == idp.user
     assert cache.degraded_reason
