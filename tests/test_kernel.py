@@ -57,5 +57,9 @@ def test_install_kernel_writes_absolute_interpreter(tmp_path, monkeypatch):
     assert spec["argv"][0] == sys.executable and Path(spec["argv"][0]).is_absolute()
     assert spec["display_name"] == "PySpark on Fabric (Livy)"
     assert "fabric-livy-test" in KernelSpecManager().find_kernel_specs()
+    # The launcher shows the kernel's logo (Jupyter reads logo-32x32.png / logo-64x64.png).
+    resources = KernelSpecManager().get_kernel_spec("fabric-livy-test").resources
+    assert {"logo-32x32", "logo-64x64"} <= set(resources)
+    assert (Path(where) / "logo-64x64.png").read_bytes().startswith(b"\x89PNG")
     assert uninstall_kernel("fabric-livy-test") is True
     assert uninstall_kernel("fabric-livy-test") is False

@@ -67,6 +67,18 @@ def test_cells_run_remotely_unless_marked_local(kernel: Any) -> None:
     assert "remote_pid" not in execute(client, "%%local\nprint(sorted(globals()))")["text"]
 
 
+
+def test_fabric_cell_magics_run_remotely(kernel: Any) -> None:
+    """``%%pyspark`` and ``%%sql`` (with options) work as in a Fabric notebook."""
+    _, client = kernel
+    made = execute(client, "%%pyspark\nimport os\nhabit_pid = os.getpid()\nspark.range(3).createOrReplaceTempView('habit_view')")
+    assert made["status"] == "ok", made
+    sql = execute(client, "%%sql -o habit_rows\nSELECT id * 10 AS tens FROM habit_view ORDER BY id")
+    assert sql["status"] == "ok", sql
+    local = execute(client, "%%local\nprint(habit_rows['tens'].tolist())")
+    assert local["text"].strip() == "[0, 10, 20]", local
+    assert "habit_pid" not in execute(client, "%%local\nprint(sorted(globals()))")["text"]
+
 def test_remote_error_fails_the_cell_with_the_remote_traceback(kernel: Any) -> None:
     _, client = kernel
     reply = execute(client, "1 / 0")

@@ -4,7 +4,8 @@ It is an ipykernel underneath (so VS Code and JupyterLab treat it like any Pytho
 interrupt, restart, widgets, completion) with the extension loaded and one input transformer:
 
 * ``%%local`` as the first line: the rest of the cell runs in the local Python;
-* another cell magic (``%%livy -o df``, ``%%livy_sql``, ``%%time``): left as written;
+* another cell magic (``%%livy -o df``, ``%%livy_sql``, ``%%time``): left as written; Fabric's
+  ``%%sql``, ``%%pyspark``, ``%%spark``, ``%%sparkr`` mean ``%%livy_sql`` / ``%%livy -l KIND``;
 * a cell made only of line magics / shell escapes (``%livy info``, ``!pip list``): local;
 * anything else: run remotely, as if it started with ``%%livy``.
 
@@ -82,6 +83,9 @@ class LivyKernel(IPythonKernel):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.shell.run_line_magic("load_ext", "fabric_livy_magics")
+        from fabric_livy_magics.notebook.habits import register_habits
+
+        register_habits(self.shell)  # %%sql, %%pyspark, ... as Fabric notebooks spell them
         # Cleanup transformers see the raw cell before IPython parses magics.
         self.shell.input_transformers_cleanup.append(route_cell)
 

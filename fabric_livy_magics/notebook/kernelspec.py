@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -18,6 +19,8 @@ __all__ = ["DEFAULT_KERNEL_NAME", "DISPLAY_NAME", "kernel_spec", "install_kernel
 
 DEFAULT_KERNEL_NAME = "fabric-livy"
 DISPLAY_NAME = "PySpark on Fabric (Livy)"
+RESOURCES = Path(__file__).with_name("resources")
+LOGOS = ("logo-32x32.png", "logo-64x64.png")
 
 
 def kernel_spec(python: str | None = None, display_name: str = DISPLAY_NAME) -> dict[str, Any]:
@@ -40,6 +43,8 @@ def install_kernel(name: str = DEFAULT_KERNEL_NAME, *, user: bool = False, prefi
         prefix = sys.prefix  # the active environment, so its Jupyter finds it
     with tempfile.TemporaryDirectory() as folder:
         Path(folder, "kernel.json").write_text(json.dumps(kernel_spec(display_name=display_name), indent=2))
+        for logo in LOGOS:  # the launcher's icon for the kernel
+            shutil.copyfile(RESOURCES / logo, Path(folder, logo))
         return KernelSpecManager().install_kernel_spec(folder, kernel_name=name, user=user, prefix=prefix)
 
 
