@@ -58,8 +58,8 @@ def test_install_kernel_writes_absolute_interpreter(tmp_path, monkeypatch):
     assert spec["display_name"] == "PySpark on Fabric (Livy)"
     assert "fabric-livy-test" in KernelSpecManager().find_kernel_specs()
     # The launcher shows the kernel's logo (Jupyter reads logo-32x32.png / logo-64x64.png).
-    resources = KernelSpecManager().get_kernel_spec("fabric-livy-test").resources
-    assert {"logo-32x32", "logo-64x64"} <= set(resources)
+    resources = KernelSpecManager().get_all_specs()["fabric-livy-test"]["resource_dir"]
+    assert {"logo-32x32.png", "logo-64x64.png"} <= {p.name for p in Path(resources).iterdir()}
     assert (Path(where) / "logo-64x64.png").read_bytes().startswith(b"\x89PNG")
     assert uninstall_kernel("fabric-livy-test") is True
     assert uninstall_kernel("fabric-livy-test") is False
