@@ -115,7 +115,14 @@ class BatchNotFound(LivyHTTPError):
 
 
 class LivyConnectionError(LivyError):
-    """The server could not be reached (refused, reset, DNS, TLS) after retries."""
+    """The server could not be reached (refused, reset, DNS, TLS) after retries.
+
+    ``nothing_sent`` is True when the request certainly never left (connection refused, connect
+    timeout): only then may a request that runs code or starts a cluster be sent again."""
+
+    def __init__(self, message: str, *, nothing_sent: bool = False) -> None:
+        super().__init__(message)
+        self.nothing_sent = nothing_sent
 
 
 class MalformedResponse(LivyError):

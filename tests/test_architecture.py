@@ -27,3 +27,23 @@ def test_no_module_is_too_long_to_read() -> None:
              for path in PACKAGE.rglob("*.py")}
     too_long = {name: lines for name, lines in sizes.items() if lines > MAX_MODULE_LINES}
     assert not too_long, f"split these by job: {too_long}"
+
+
+def test_every_environment_variable_read_is_in_the_settings_registry() -> None:
+    """``%livy config`` lists the registry: a variable read but not registered would be invisible."""
+    import re
+
+    from fabric_livy_magics.livy.settings import SETTINGS
+
+    registered = {setting.name for setting in SETTINGS}
+    read: set[str] = set()
+    for path in PACKAGE.rglob("*.py"):
+        if "server" in path.relative_to(PACKAGE).parts[:1]:
+            continue  # the server's own child-process variables are not settings of a person's
+        source = path.read_text(encoding="utf-8")
+        for name in re.findall(r"[\"']((?:FABRIC|AZURE)_[A-Z_]+|LIVY_URL)[\"']", source):
+            read.add(name)
+    constants = {name for name in read if any(
+        re.search(rf"^{name}\s*[:=]", p.read_text(encoding="utf-8"), re.MULTILINE) for p in PACKAGE.rglob("*.py"))}
+    assert read - constants <= registered, sorted(read - constants - registered)
+    assert {"FABRIC_LIVY_LOCAL_MASTER", "FABRIC_LIVY_CONFIG", "FABRIC_LIVY_SCOPES", "AZURE_AUTHORITY_HOST"} <= registered

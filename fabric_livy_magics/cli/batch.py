@@ -19,10 +19,9 @@ import sys
 import time
 from typing import Any
 
+from fabric_livy_magics.livy.batches import BATCH_LOG_LINES, BATCH_TAIL_LINES
+
 __all__ = ["register"]
-
-URL_ENV_VARS = ("FABRIC_LIVY_URL", "LIVY_URL")
-
 
 def register(subcommands: Any) -> None:
     """Add ``batch`` and its subcommands to the ``fabric-livy`` parser."""
@@ -55,7 +54,8 @@ def register(subcommands: Any) -> None:
     submit.add_argument("--tag", metavar="KEY=VALUE", action="append", default=[], help="Fabric tag; repeatable.")
     submit.add_argument("--wait", action="store_true", help="Wait until the job ends; exit 0 only if it succeeded.")
     submit.add_argument("--timeout", type=float, metavar="S", help="With --wait: give up after S seconds (exit 1).")
-    submit.add_argument("-n", "--lines", type=int, default=20, metavar="N", help="Log lines shown at the end (default 20).")
+    submit.add_argument("-n", "--lines", type=int, default=BATCH_TAIL_LINES, metavar="N",
+                        help=f"Log lines shown at the end (default {BATCH_TAIL_LINES}).")
     submit.set_defaults(handler=_submit)
 
     for name, handler, text in (("status", _status, "Print the batch's state (exit 1 if it failed)."),
@@ -64,7 +64,8 @@ def register(subcommands: Any) -> None:
         sub = actions.add_parser(name, parents=[where], help=text, description=text)
         sub.add_argument("batch_id", metavar="ID", help="Batch id (a number on Livy, a GUID on Fabric).")
         if name == "logs":
-            sub.add_argument("-n", "--lines", type=int, default=100, metavar="N", help="How many last lines (default 100).")
+            sub.add_argument("-n", "--lines", type=int, default=BATCH_LOG_LINES, metavar="N",
+                             help=f"How many last lines (default {BATCH_LOG_LINES}).")
         sub.set_defaults(handler=handler)
     listing = actions.add_parser("list", parents=[where], help="List batch jobs.", description="List batch jobs.")
     listing.add_argument("--top", type=int, default=100, metavar="N", help="At most N batches (default 100).")
@@ -79,47 +80,26 @@ def _fail(message: str) -> int:
 
 
 def _endpoint(args: argparse.Namespace) -> Any:
-    from fabric_livy_magics.auth.settings import resolve_connection_settings
-    from fabric_livy_magics.livy.endpoints import FabricEndpoint, endpoint_from_url
+    """Where the batch runs: the options, else what the magics would use (``livy/targets.py``)."""
     from fabric_livy_magics.errors import ConfigurationError
+    from fabric_livy_magics.livy.targets import configured_endpoint, endpoint_from_options
 
-    given = [n for n, v in (("--url", args.url), ("--connection-string", args.connection_string),
-                            ("--workspace/--lakehouse", args.workspace or args.lakehouse)) if v]
-    if len(given) > 1:
-        raise ConfigurationError(f"Give one target, not {' and '.join(given)}.")
-    if args.url:
-        return endpoint_from_url(args.url)
-    if args.connection_string:
-        return FabricEndpoint.from_connection_string(args.connection_string)
-    if args.workspace or args.lakehouse:
-        if not (args.workspace and args.lakehouse):
-            raise ConfigurationError("Give both --workspace and --lakehouse (or --connection-string).")
-        return FabricEndpoint(args.workspace, args.lakehouse)
-    connection = resolve_connection_settings()
-    if connection.connection_string:
-        return FabricEndpoint.from_connection_string(connection.connection_string)
-    if connection.is_complete:
-        return FabricEndpoint(str(connection.workspace_id), str(connection.lakehouse_id))
-    url = next((os.environ[v] for v in URL_ENV_VARS if os.environ.get(v, "").strip()), None)
-    if url:
-        return endpoint_from_url(url)
+    endpoint = endpoint_from_options(url=args.url, connection_string=args.connection_string,
+                                     workspace=args.workspace, lakehouse=args.lakehouse)
+    if endpoint is not None:
+        return endpoint
+    configured = configured_endpoint()
+    if configured is not None:
+        return configured[0]
     raise ConfigurationError("No Livy endpoint: pass --url URL (or set FABRIC_LIVY_URL), "
                              "--connection-string, or --workspace and --lakehouse.")
 
 
 def _token_source(endpoint: Any, method: str | None) -> Any:
-    """Same rules as the magics: --auth wins; loopback needs none; Fabric uses the configured one."""
-    from fabric_livy_magics.auth.providers import provider_from_settings
-    from fabric_livy_magics.auth.settings import normalize_method, resolve_auth_settings
-    from fabric_livy_magics.livy.endpoints import FabricEndpoint
+    """The magics' sign-in rule (``livy/targets.token_source_for``), without a notebook sign-in."""
+    from fabric_livy_magics.livy.targets import token_source_for
 
-    if method is not None:
-        return provider_from_settings(resolve_auth_settings({"method": normalize_method(method)}))
-    if endpoint.is_loopback:
-        return None
-    if isinstance(endpoint, FabricEndpoint) or os.environ.get("FABRIC_LIVY_AUTH_METHOD"):
-        return provider_from_settings(resolve_auth_settings())
-    return None
+    return token_source_for(endpoint, method)[1]
 
 
 def _batch_client(args: argparse.Namespace) -> Any:
@@ -133,15 +113,9 @@ def _batch_client(args: argparse.Namespace) -> Any:
 
 
 def _pairs(items: list[str], option: str) -> dict[str, str]:
-    from fabric_livy_magics.errors import ConfigurationError
+    from fabric_livy_magics.livy.targets import parse_pairs
 
-    out: dict[str, str] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise ConfigurationError(f"{option} takes KEY=VALUE, got {item!r}.")
-        out[key.strip()] = value.strip()
-    return out
+    return parse_pairs(items, option)
 
 
 def _batch_id(batches: Any, text: str) -> Any:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 from urllib.parse import unquote, urlsplit
 
 from fabric_livy_magics.livy.client import LivyClient
@@ -38,9 +38,11 @@ from fabric_livy_magics.errors import (
 from fabric_livy_magics.livy.models import Batch, BatchPage, BatchState, SessionId, SessionLog
 from fabric_livy_magics.livy.paging import iter_pages, log_query, log_window
 from fabric_livy_magics.livy.polling import PollPolicy, poll_until
-from fabric_livy_magics.livy.bodies import resource_fields, spark_conf, tags_field
+from fabric_livy_magics.livy.bodies import ResourceOptions, SparkResources
 
 __all__ = [
+    "BATCH_LOG_LINES",
+    "BATCH_TAIL_LINES",
     "BatchClient",
     "BatchFailed",
     "BatchNotFound",
@@ -57,6 +59,12 @@ TARGET_LAKEHOUSE_CONF_KEY = "spark.targetLakehouse"
 #: Batches take seconds (local) to many minutes (Fabric): start at 0.5 s, cap at 5 s (the
 #: Fabric docs' own sample polls every 5 s).
 BATCH_POLL = PollPolicy(first=0.5, factor=1.5, cap=5.0)
+
+
+#: Log lines ``batch logs`` shows by default, and those shown after ``batch submit --wait``:
+#: one default for the magics and the command line.
+BATCH_LOG_LINES = 100
+BATCH_TAIL_LINES = 20
 
 
 def parse_batch_id(endpoint: Endpoint, value: SessionId) -> SessionId:
@@ -89,8 +97,8 @@ def resolve_batch_file(path: str, endpoint: Endpoint) -> str:
 class BatchClient:
     """Typed batch calls over a :class:`LivyClient` (its session, auth, timeouts and retries).
 
-    It sends through the client's request machinery (``http_core.py``: ``_call`` for repeatable
-    requests, ``_post_refusable`` for ``POST batches``) on purpose: batches are the other half of
+    It sends through the client's request machinery (``http_core.py``: ``call`` for repeatable
+    requests, ``post_refusable`` for ``POST batches``) on purpose: batches are the other half of
     the same REST API, in the same layer, and that machinery is not for code above it."""
 
     def __init__(self, client: LivyClient, *, poll: PollPolicy = BATCH_POLL) -> None:
@@ -106,13 +114,14 @@ class BatchClient:
 
     def _request(self, method: str, url: str, what: str, **kwargs: Any) -> Any:
         """A repeatable request through the client's machinery; a 404 is :class:`BatchNotFound`."""
-        return self.client._call(method, url, what=what, not_found=BatchNotFound, **kwargs)
+        return self.client.http.call(method, url, what=what, not_found=BatchNotFound, **kwargs)
 
     # --- create --------------------------------------------------------------------------
 
     def batch_body(
         self,
         file: str,
+        resources: SparkResources | None = None,
         *,
         class_name: str | None = None,
         args: Sequence[str] = (),
@@ -120,46 +129,45 @@ class BatchClient:
         py_files: Sequence[str] = (),
         files: Sequence[str] = (),
         archives: Sequence[str] = (),
-        conf: Mapping[str, Any] | None = None,
         target_lakehouse: str | None = None,
-        environment_id: str | None = None,
-        driver_memory: str | None = None,
-        driver_cores: int | None = None,
-        executor_memory: str | None = None,
-        executor_cores: int | None = None,
-        num_executors: int | None = None,
-        name: str | None = None,
-        tags: Mapping[str, str] | None = None,
-        extra: Mapping[str, Any] | None = None,
+        **options: Unpack[ResourceOptions],
     ) -> dict[str, Any]:
-        """The request body, checked; no I/O except looking at a local ``file``."""
+        """The request body, checked; no I/O except looking at a local ``file``. The Spark
+        settings are ``resources`` and/or the keyword ``options`` of :class:`SparkResources`."""
+        spark = SparkResources.of(resources, **options)
         body: dict[str, Any] = {"file": resolve_batch_file(file, self.endpoint)}
-        conf_out = spark_conf(
-            conf, environment_id=environment_id,
-            also={TARGET_LAKEHOUSE_CONF_KEY: str(target_lakehouse)} if target_lakehouse else None)
-        for key, value in (("className", class_name), ("name", name)):
-            if value is not None:
-                body[key] = value
-        body.update(resource_fields(
-            driver_memory=driver_memory, driver_cores=driver_cores, executor_memory=executor_memory,
-            executor_cores=executor_cores, num_executors=num_executors))
+        if class_name is not None:
+            body["className"] = class_name
         for key, values in (("args", args), ("jars", jars), ("pyFiles", py_files),
                             ("files", files), ("archives", archives)):
             if values:
                 body[key] = [str(v) for v in values]
-        if conf_out:
-            body["conf"] = conf_out
-        body.update(tags_field(self.endpoint, tags, "batches"))
-        body.update(extra or {})
+        also = {TARGET_LAKEHOUSE_CONF_KEY: str(target_lakehouse)} if target_lakehouse else None
+        body.update(spark.request_fields(self.endpoint, "batches", also_conf=also))
         return body
 
-    def create_batch(self, file: str, **options: Any) -> Batch:
+    def create_batch(
+        self,
+        file: str,
+        resources: SparkResources | None = None,
+        *,
+        class_name: str | None = None,
+        args: Sequence[str] = (),
+        jars: Sequence[str] = (),
+        py_files: Sequence[str] = (),
+        files: Sequence[str] = (),
+        archives: Sequence[str] = (),
+        target_lakehouse: str | None = None,
+        **options: Unpack[ResourceOptions],
+    ) -> Batch:
         """Submit a batch job (Livy 201 / Fabric 202); it runs asynchronously: follow with
-        :meth:`wait_for_batch`. Options are those of :meth:`batch_body`."""
-        body = self.batch_body(file, **options)
+        :meth:`wait_for_batch`. Arguments are those of :meth:`batch_body`."""
+        body = self.batch_body(file, resources, class_name=class_name, args=args, jars=jars,
+                               py_files=py_files, files=files, archives=archives,
+                               target_lakehouse=target_lakehouse, **options)
         url = self.endpoint.batches_url()
         what = f"submit batch {Path(str(body['file'])).name}"
-        data = self.client._post_refusable(
+        data = self.client.http.post_refusable(
             url, body, what, subject="The batch",
             advice="it may be running anyway. List the batches before submitting again, so that "
                    "it does not run twice.")
@@ -185,7 +193,7 @@ class BatchClient:
         """One page of batches (Livy ``from``/``size``, Fabric ``$skip``/``$top``)."""
         params = self.endpoint.page_params(start, size)
         url = self.endpoint.batches_url()
-        data = self.client._call("GET", url, what="list batches", params=params)
+        data = self.client.http.call("GET", url, what="list batches", params=params)
         return BatchPage.from_json(data, url, start=start)
 
     def iter_batches(self, *, page_size: int = 100) -> Iterator[Batch]:

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any, Mapping
+from dataclasses import dataclass, field, fields, replace
+from typing import Any, Mapping, TypedDict
 
 from fabric_livy_magics.livy.endpoints import Endpoint, FabricEndpoint
 from fabric_livy_magics.errors import ConfigurationError
 
-__all__ = ["ENVIRONMENT_CONF_KEY", "SLOW_START_CONF_KEYS", "session_body", "spark_conf",
-           "resource_fields", "tags_field"]
+__all__ = ["ENVIRONMENT_CONF_KEY", "SLOW_START_CONF_KEYS", "ResourceOptions", "SparkResources",
+           "session_body", "spark_conf", "tags_field"]
 
 log = logging.getLogger(__name__)
 
@@ -38,14 +39,68 @@ def spark_conf(conf: Mapping[str, Any] | None, *, environment_id: str | None = N
     return conf_out
 
 
-def resource_fields(*, driver_memory: str | None, driver_cores: int | None,
-                    executor_memory: str | None, executor_cores: int | None,
-                    num_executors: int | None) -> dict[str, Any]:
-    """Livy's driver/executor sizing fields, only those given."""
-    fields = (("driverMemory", driver_memory), ("driverCores", driver_cores),
-              ("executorMemory", executor_memory), ("executorCores", executor_cores),
-              ("numExecutors", num_executors))
-    return {key: value for key, value in fields if value is not None}
+class ResourceOptions(TypedDict, total=False):
+    """The keyword form of :class:`SparkResources` (``create_session(name=..., conf=...)``)."""
+
+    name: str | None
+    conf: Mapping[str, Any] | None
+    environment_id: str | None
+    driver_memory: str | None
+    driver_cores: int | None
+    executor_memory: str | None
+    executor_cores: int | None
+    num_executors: int | None
+    tags: Mapping[str, str] | None
+    extra: Mapping[str, Any] | None
+
+
+@dataclass(frozen=True)
+class SparkResources:
+    """What sessions and batches are started with, once for both: name, Spark conf, a Fabric
+    Environment, driver/executor sizes, Fabric tags, and raw ``extra`` request fields (e.g.
+    Livy's ``proxyUser``, ``jars``, ``ttl``)."""
+
+    name: str | None = None
+    conf: Mapping[str, Any] | None = None
+    environment_id: str | None = None
+    driver_memory: str | None = None
+    driver_cores: int | None = None
+    executor_memory: str | None = None
+    executor_cores: int | None = None
+    num_executors: int | None = None
+    tags: Mapping[str, str] | None = None
+    extra: Mapping[str, Any] | None = field(default=None)
+
+    @classmethod
+    def of(cls, resources: SparkResources | None = None, **options: Any) -> SparkResources:
+        """``resources`` (default: none) with the keyword ``options`` given (not None) on top."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(options) - known)
+        if unknown:
+            raise TypeError(f"unknown Spark resource option(s): {', '.join(unknown)}")
+        given = {key: value for key, value in options.items() if value is not None}
+        return replace(resources or cls(), **given)
+
+    def sizing(self) -> dict[str, Any]:
+        """Livy's driver/executor sizing fields, only those given."""
+        pairs = (("driverMemory", self.driver_memory), ("driverCores", self.driver_cores),
+                 ("executorMemory", self.executor_memory), ("executorCores", self.executor_cores),
+                 ("numExecutors", self.num_executors))
+        return {key: value for key, value in pairs if value is not None}
+
+    def request_fields(self, endpoint: Endpoint, what: str, *,
+                       also_conf: Mapping[str, str] | None = None) -> dict[str, Any]:
+        """The JSON fields of a session or batch request for these resources."""
+        body: dict[str, Any] = {}
+        if self.name is not None:
+            body["name"] = self.name
+        conf_out = spark_conf(self.conf, environment_id=self.environment_id, also=also_conf)
+        if conf_out:
+            body["conf"] = conf_out
+        body.update(tags_field(endpoint, self.tags, what))
+        body.update(self.sizing())
+        body.update(self.extra or {})
+        return body
 
 
 def tags_field(endpoint: Endpoint, tags: Mapping[str, str] | None, what: str) -> dict[str, Any]:
@@ -57,29 +112,15 @@ def tags_field(endpoint: Endpoint, tags: Mapping[str, str] | None, what: str) ->
     return {"tags": {str(k): str(v) for k, v in tags.items()}}
 
 
-def session_body(endpoint: Endpoint, *, name: str | None, kind: str | None,
-                 conf: Mapping[str, Any] | None, environment_id: str | None,
-                 driver_memory: str | None, driver_cores: int | None,
-                 executor_memory: str | None, executor_cores: int | None,
-                 num_executors: int | None, tags: Mapping[str, str] | None,
-                 extra: Mapping[str, Any] | None) -> dict[str, Any]:
+def session_body(endpoint: Endpoint, resources: SparkResources, *, kind: str | None) -> dict[str, Any]:
     """The body of ``POST sessions`` and of ``POST highConcurrencySessions`` (no ``kind``)."""
     fabric = isinstance(endpoint, FabricEndpoint)
-    conf_out = spark_conf(conf, environment_id=environment_id)
     if fabric:
-        for key in SLOW_START_CONF_KEYS & set(conf_out):
+        for key in SLOW_START_CONF_KEYS & set(resources.conf or {}):
             log.warning("Setting %s moves the session off Fabric's starter pool: expect about "
                         "3 minutes to start instead of about 40 s.", key)
     body: dict[str, Any] = {}
-    if name is not None:
-        body["name"] = name
     if kind is not None and not fabric:  # Fabric sessions take no kind; statements carry it
         body["kind"] = str(kind).lower()
-    if conf_out:
-        body["conf"] = conf_out
-    body.update(tags_field(endpoint, tags, "sessions"))
-    body.update(resource_fields(
-        driver_memory=driver_memory, driver_cores=driver_cores, executor_memory=executor_memory,
-        executor_cores=executor_cores, num_executors=num_executors))
-    body.update(extra or {})
+    body.update(resources.request_fields(endpoint, "sessions"))
     return body

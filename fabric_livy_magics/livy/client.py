@@ -6,10 +6,10 @@ Usable from scripts::
     session = client.wait_for_session(client.create_session(kind="pyspark").id, timeout=300)
     print(client.run_statement(session, "1 + 1").output.text)
 
-The client is put together from one module per job: ``http_core.py`` (sending, error mapping,
-JSON, which POSTs may be repeated), ``statement_submit.py`` (``create_statement``),
-``high_concurrency.py`` (Fabric's shared sessions) and ``request_bodies.py``; sessions and
-statements live here. Retries (see ``transport.py`` for the GET/DELETE policy):
+The client is composed of one part per job: ``http`` (``http_core.HttpCore``: sending, error
+mapping, JSON, which POSTs may be repeated), a ``StatementSubmission`` (``create_statement``), the
+``HighConcurrencyCalls`` (Fabric's shared sessions); request bodies come from ``bodies.py`` and
+every wait for a session from ``starting.py``. Sessions and statements live here. Retries (see ``transport.py`` for the GET/DELETE policy):
 
 * ``POST sessions`` / ``POST highConcurrencySessions`` start Spark clusters, so they are repeated
   only when the server clearly refused: connection refused before sending, or 429/430 (honouring
@@ -24,8 +24,7 @@ statements live here. Retries (see ``transport.py`` for the GET/DELETE policy):
 from __future__ import annotations
 
 import logging
-import threading
-from typing import Any, Callable, Iterator, Mapping, Sequence, Union
+from typing import Any, Callable, Iterator, Sequence, Union, Unpack
 
 from fabric_livy_magics.livy.endpoints import Endpoint, FabricEndpoint, endpoint_from_url
 from fabric_livy_magics.errors import (
@@ -34,14 +33,20 @@ from fabric_livy_magics.errors import (
     LivyTimeout,
     MalformedResponse,
     SessionDead,
-    SessionFailed,
     SessionNotFound,
     StatementCancelled,
     StatementNotFound,
 )
+from fabric_livy_magics.livy.bodies import (
+    ENVIRONMENT_CONF_KEY,
+    SLOW_START_CONF_KEYS,
+    ResourceOptions,
+    SparkResources,
+    session_body,
+)
 from fabric_livy_magics.livy.high_concurrency import HighConcurrencyCalls
+from fabric_livy_magics.livy.http_core import HttpCore
 from fabric_livy_magics.livy.models import (
-    SESSION_ENDED_STATES,
     HighConcurrencySession,
     Session,
     SessionId,
@@ -53,15 +58,12 @@ from fabric_livy_magics.livy.models import (
 )
 from fabric_livy_magics.livy.paging import iter_pages, log_query, log_window
 from fabric_livy_magics.livy.polling import SESSION_POLL, STATEMENT_POLL, PollPolicy, poll_until
-from fabric_livy_magics.livy.bodies import (
-    ENVIRONMENT_CONF_KEY,
-    SLOW_START_CONF_KEYS,
-    session_body,
-)
+from fabric_livy_magics.livy import running
+from fabric_livy_magics.livy.starting import start_failure, wait_until_ready
 from fabric_livy_magics.livy.statement_submit import StatementSubmission
 from fabric_livy_magics.livy.transport import TokenSource, check_token_url
 
-__all__ = ["LivyClient", "SessionLike", "ENVIRONMENT_CONF_KEY", "SLOW_START_CONF_KEYS"]
+__all__ = ["LivyClient", "SessionLike", "SparkResources", "ENVIRONMENT_CONF_KEY", "SLOW_START_CONF_KEYS"]
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +71,7 @@ log = logging.getLogger(__name__)
 SessionLike = Union[Session, HighConcurrencySession, StatementTarget, int, str]
 
 
-class LivyClient(StatementSubmission, HighConcurrencyCalls):
+class LivyClient:
     """Typed client for one endpoint. One keep-alive connection pool; thread-safe for requests."""
 
     def __init__(
@@ -90,18 +92,27 @@ class LivyClient(StatementSubmission, HighConcurrencyCalls):
         self.endpoint = endpoint_from_url(endpoint) if isinstance(endpoint, str) else endpoint
         if token_provider is not None:
             check_token_url(self.endpoint.root)  # fail now, not at the first request
-        super().__init__(token_provider, timeout=timeout, requested_by=requested_by,
-                         max_retry_after=max_retry_after, throttle_retries=throttle_retries,
-                         backoff_factor=backoff_factor, pool_size=pool_size)
+        #: Sending, error mapping and the POST-retry rules (``http_core.py``).
+        self.http = HttpCore(token_provider, timeout=timeout, requested_by=requested_by,
+                             max_retry_after=max_retry_after, throttle_retries=throttle_retries,
+                             backoff_factor=backoff_factor, pool_size=pool_size)
         self.statement_poll = statement_poll
         self.session_poll = session_poll
-        self.submit_attempts = max(1, submit_attempts)
-        self._lock = threading.Lock()
-        self._baseline: dict[StatementTarget, int] = {}  # highest statement id known per target
-        self._claimed: dict[StatementTarget, set[int]] = {}  # ids this client created
+        self.submission = StatementSubmission(self.http, self.endpoint, submit_attempts=submit_attempts,
+                                              list_statements=self.list_statements)
+        self.high_concurrency = HighConcurrencyCalls(self.http, self.endpoint, session_poll)
+        # Fabric's shared sessions, as methods of the client (scripts call them there).
+        self.acquire_high_concurrency_session = self.high_concurrency.acquire_high_concurrency_session
+        self.get_high_concurrency_session = self.high_concurrency.get_high_concurrency_session
+        self.delete_high_concurrency_session = self.high_concurrency.delete_high_concurrency_session
+        self.wait_for_high_concurrency_session = self.high_concurrency.wait_for_high_concurrency_session
 
     def __repr__(self) -> str:
-        return f"LivyClient(endpoint={self.endpoint!r}, auth={self._auth!r})"
+        return f"LivyClient(endpoint={self.endpoint!r}, auth={self.http._auth!r})"
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self.http.close()
 
     def __enter__(self) -> "LivyClient":
         return self
@@ -111,44 +122,29 @@ class LivyClient(StatementSubmission, HighConcurrencyCalls):
 
     # --- sessions ----------------------------------------------------------------------------
 
-    def create_session(
-        self,
-        *,
-        name: str | None = None,
-        kind: str | None = None,
-        conf: Mapping[str, Any] | None = None,
-        environment_id: str | None = None,
-        driver_memory: str | None = None,
-        driver_cores: int | None = None,
-        executor_memory: str | None = None,
-        executor_cores: int | None = None,
-        num_executors: int | None = None,
-        tags: Mapping[str, str] | None = None,
-        extra: Mapping[str, Any] | None = None,
-    ) -> Session:
+    def create_session(self, resources: SparkResources | None = None, *, kind: str | None = None,
+                       **options: Unpack[ResourceOptions]) -> Session:
         """Ask for a new interactive session (Livy 201 / Fabric 202). It starts asynchronously:
         follow with :meth:`wait_for_session`. ``kind`` is sent to Livy only (Fabric statements
-        carry their kind); ``environment_id`` sets Fabric's ``spark.fabric.environmentDetails``;
-        ``extra`` adds raw request fields (e.g. Livy's ``proxyUser``, ``jars``, ``ttl``)."""
-        body = session_body(
-            self.endpoint, kind=kind, name=name, conf=conf, environment_id=environment_id,
-            driver_memory=driver_memory, driver_cores=driver_cores,
-            executor_memory=executor_memory, executor_cores=executor_cores,
-            num_executors=num_executors, tags=tags, extra=extra)
+        carry their kind). The Spark settings are ``resources`` and/or the keyword ``options``
+        of :class:`SparkResources` (``name``, ``conf``, ``environment_id`` for Fabric's
+        ``spark.fabric.environmentDetails``, driver/executor sizes, ``tags``, raw ``extra``
+        fields such as Livy's ``proxyUser``, ``jars``, ``ttl``)."""
+        body = session_body(self.endpoint, SparkResources.of(resources, **options), kind=kind)
         url = self.endpoint.sessions_url()
-        data = self._post_refusable(url, body, "create a session")
+        data = self.http.post_refusable(url, body, "create a session")
         return Session.from_json(data, url)
 
     def get_session(self, session_id: SessionId) -> Session:
         url = self.endpoint.session_url(session_id)
-        data = self._call("GET", url, what=f"get session {session_id}", not_found=SessionNotFound)
+        data = self.http.call("GET", url, what=f"get session {session_id}", not_found=SessionNotFound)
         return Session.from_json(data, url)
 
     def list_sessions(self, *, start: int = 0, size: int | None = None) -> SessionPage:
         """One page of sessions (Livy ``from``/``size``, Fabric ``$skip``/``$top``)."""
         params = self.endpoint.page_params(start, size)
         url = self.endpoint.sessions_url()
-        data = self._call("GET", url, what="list sessions", params=params)
+        data = self.http.call("GET", url, what="list sessions", params=params)
         return SessionPage.from_json(data, url, start=start)
 
     def iter_sessions(self, *, page_size: int = 100) -> Iterator[Session]:
@@ -163,17 +159,17 @@ class LivyClient(StatementSubmission, HighConcurrencyCalls):
     def delete_session(self, session_id: SessionId, *, missing_ok: bool = False) -> None:
         """Stop a session. ``missing_ok``: a session that is already gone is not an error."""
         try:
-            self._call("DELETE", self.endpoint.session_url(session_id),
+            self.http.call("DELETE", self.endpoint.session_url(session_id),
                        what=f"delete session {session_id}", not_found=SessionNotFound)
         except SessionNotFound:
             if not missing_ok:
                 raise
-        self._forget_session(session_id)
+        self.submission.forget_session(session_id)
 
     def get_session_state(self, session_id: SessionId) -> SessionState:
         if self.endpoint.supports_log_route:
             url = self.endpoint.session_state_url(session_id)
-            data = self._call("GET", url, what=f"get the state of session {session_id}",
+            data = self.http.call("GET", url, what=f"get the state of session {session_id}",
                               not_found=SessionNotFound)
             if not isinstance(data, dict) or "state" not in data:
                 raise MalformedResponse(f"{url} answered without a 'state' field.")
@@ -187,7 +183,7 @@ class LivyClient(StatementSubmission, HighConcurrencyCalls):
         if not self.endpoint.supports_log_route:
             return log_window(self.get_session(session_id).log, start, size)
         url = self.endpoint.session_log_url(session_id)
-        data = self._call("GET", url, what=f"get the log of session {session_id}",
+        data = self.http.call("GET", url, what=f"get the log of session {session_id}",
                           params=log_query(start, size), not_found=SessionNotFound)
         return SessionLog.from_json(data, url)
 
@@ -197,7 +193,7 @@ class LivyClient(StatementSubmission, HighConcurrencyCalls):
         Fabric: ``POST reset-timeout``. Apache Livy has no such route; a GET of the session is
         the closest thing and at least proves it is still there."""
         if isinstance(self.endpoint, FabricEndpoint):
-            self._call("POST", self.endpoint.reset_timeout_url(session_id),
+            self.http.call("POST", self.endpoint.reset_timeout_url(session_id),
                        what=f"keep session {session_id} alive", not_found=SessionNotFound,
                        repeatable_post=True)
         else:
@@ -220,38 +216,24 @@ class LivyClient(StatementSubmission, HighConcurrencyCalls):
         having registered the session yet. Raises SessionDead / SessionFailed with the log tail,
         or LivyTimeout."""
 
-        def ready(session: Session) -> bool:
-            if session.state is SessionState.IDLE or (accept_busy and session.is_ready):
-                return True
-            if session.has_failed:
-                raise self._session_failure(session)
-            return False
+        return wait_until_ready(
+            lambda: self.get_session(session_id), session_id,
+            intervals=self.session_poll.intervals(), timeout=timeout, accept_busy=accept_busy,
+            not_found_grace=not_found_grace, on_change=on_state_change, log_tail=self._log_tail)
 
-        return poll_until(
-            lambda: self.get_session(session_id),
-            done=ready, intervals=self.session_poll.intervals(), timeout=timeout,
-            change_key=lambda session: (session.state, session.fabric_state),
-            on_change=on_state_change, not_found=SessionNotFound, not_found_grace=not_found_grace,
-            timed_out=lambda session: LivyTimeout(
-                f"Session {session_id} was not ready after {timeout:.0f} s (last state: "
-                f"{session.phase}). Wait longer, or delete it and start a new one."))
-
-    def _session_failure(self, session: Session) -> SessionFailed:
+    def _log_tail(self, session: Session) -> list[str]:
+        """The end of a failed session's log: its ``log`` field, else Livy's ``/log`` route."""
         lines = list(session.log)
         if not lines and self.endpoint.supports_log_route:
             try:
                 lines = list(self.get_session_log(session.id, size=50).lines)
             except LivyError:
                 lines = []
-        tail = lines[-50:]
-        reason = session.error_message
-        state = session.phase
-        cls = SessionDead if session.state in SESSION_ENDED_STATES else SessionFailed
-        message = f"Session {session.id} is {state}" + (f": {reason}" if reason else "") + \
-            ". Start a new session."
-        if tail:
-            message += " Last log lines:\n" + "\n".join(tail[-8:])
-        return cls(message, session_id=session.id, state=str(state), log=tail)
+        return lines[-50:]
+
+    def session_failure(self, session: Session, *, hint: str = "Start a new session.") -> LivyError:
+        """The error for a session that cannot run code (SessionDead when it ended for good)."""
+        return start_failure(session, hint=hint, log=self._log_tail(session))
 
     # --- statements --------------------------------------------------------------------------
 
@@ -274,7 +256,7 @@ class LivyClient(StatementSubmission, HighConcurrencyCalls):
         if size is not None:
             params["size"] = size
         url = self.endpoint.statement_url(target, statement_id)
-        data = self._call("GET", url, what=f"get statement {statement_id} of session {target}",
+        data = self.http.call("GET", url, what=f"get statement {statement_id} of session {target}",
                           params=params or None, not_found=StatementNotFound)
         return Statement.from_json(data, url)
 
@@ -301,7 +283,7 @@ class LivyClient(StatementSubmission, HighConcurrencyCalls):
     def list_statements(self, session: SessionLike) -> list[Statement]:
         target = self._target(session)
         url = self.endpoint.statements_url(target)
-        data = self._call("GET", url, what=f"list the statements of session {target}",
+        data = self.http.call("GET", url, what=f"list the statements of session {target}",
                           not_found=SessionNotFound)
         if isinstance(data, dict):
             items = data.get("statements", data.get("items"))
@@ -310,7 +292,7 @@ class LivyClient(StatementSubmission, HighConcurrencyCalls):
         if not isinstance(items, list):
             raise MalformedResponse(f"{url} answered a statement list without 'statements'.")
         statements = [Statement.from_json(item, url) for item in items]
-        self._remember(target, statements)
+        self.submission.remember(target, statements)
         return statements
 
     def complete(self, session: SessionLike, code: str, *, kind: str = "pyspark",
@@ -322,7 +304,7 @@ class LivyClient(StatementSubmission, HighConcurrencyCalls):
             raise ConfigurationError("This endpoint has no completion route (Fabric's API lacks one).")
         target = self._target(session)
         url = self.endpoint.completion_url(target.session_id)
-        data = self._call("POST", url,
+        data = self.http.call("POST", url,
                           body={"code": code, "kind": kind,
                                 "cursor": len(code) if cursor is None else cursor},
                           what=f"complete code in session {target}", not_found=SessionNotFound,
@@ -335,10 +317,16 @@ class LivyClient(StatementSubmission, HighConcurrencyCalls):
     def cancel_statement(self, session: SessionLike, statement_id: int) -> str:
         """Ask the server to cancel; returns its message (e.g. ``canceled``). Safe to repeat."""
         target = self._target(session)
-        data = self._call("POST", self.endpoint.cancel_statement_url(target, statement_id),
+        data = self.http.call("POST", self.endpoint.cancel_statement_url(target, statement_id),
                           what=f"cancel statement {statement_id} of session {target}",
                           not_found=StatementNotFound, repeatable_post=True)
         return str(data.get("msg", "")) if isinstance(data, dict) else str(data or "")
+
+    def create_statement(self, session: SessionLike, code: str, kind: str | None = None, *,
+                         source_id: str | None = None) -> Statement:
+        """Submit code; returns at once (usually ``waiting``). Never runs the code twice: see
+        ``statement_submit.py`` for how an ambiguous failure is resolved."""
+        return self.submission.create_statement(self._target(session), code, kind, source_id=source_id)
 
     def wait_for_statement(
         self,
@@ -354,34 +342,9 @@ class LivyClient(StatementSubmission, HighConcurrencyCalls):
         The first poll goes out at once, then after 5, 10, 20 ms ... up to ``poll.cap``.
         ``on_progress(statement)`` runs when the state or progress changes. Raises LivyTimeout
         after ``timeout`` seconds (the statement keeps running: cancel it if you want it gone)."""
-        target = self._target(session)
-
-        def fetch() -> Statement:
-            try:
-                return self.get_statement(target, statement_id)
-            except StatementNotFound:
-                self._raise_if_session_gone(target)
-                raise
-
-        return poll_until(
-            fetch, done=lambda statement: statement.is_finished,
-            intervals=(poll or self.statement_poll).intervals(), timeout=timeout,
-            change_key=lambda statement: (statement.state, statement.progress),
-            on_change=on_progress,
-            timed_out=lambda statement: LivyTimeout(
-                f"Statement {statement_id} in session {target} was still {statement.state} "
-                f"after {timeout:.0f} s. It keeps running; cancel it or wait again."))
-
-    def _raise_if_session_gone(self, target: StatementTarget) -> None:
-        if target.is_repl:
-            return
-        try:
-            session = self.get_session(target.session_id)
-        except SessionNotFound as exc:
-            raise SessionDead(f"Session {target.session_id} is gone. Start a new session.",
-                              session_id=target.session_id, state="gone") from exc
-        if session.has_failed:
-            raise self._session_failure(session)
+        return running.wait_for_statement(
+            self, self._target(session), statement_id,
+            intervals=(poll or self.statement_poll).intervals(), timeout=timeout, on_change=on_progress)
 
     def run_statement(
         self,
@@ -397,18 +360,14 @@ class LivyClient(StatementSubmission, HighConcurrencyCalls):
 
         Ctrl-C while waiting cancels the statement on the server, then raises
         StatementCancelled."""
-        statement = self.create_statement(session, code, kind)
+        target = self._target(session)
+        statement = self.create_statement(target, code, kind)
         try:
             if not statement.is_finished:
-                statement = self.wait_for_statement(session, statement.id, timeout=timeout,
+                statement = self.wait_for_statement(target, statement.id, timeout=timeout,
                                                     on_progress=on_progress)
         except KeyboardInterrupt:
-            try:
-                self.cancel_statement(session, statement.id)
-            except LivyError as exc:
-                log.warning("Could not cancel statement %s: %s", statement.id, exc)
-            raise StatementCancelled(
-                f"Statement {statement.id} was interrupted and cancelled on the server.") from None
+            raise running.cancel_after_interrupt(self, target, statement.id, wait=0.0) from None
         if raise_on_error:
             statement.raise_for_status()
         return statement

@@ -3,13 +3,16 @@
 ``transport.py`` builds the pooled ``requests.Session`` and retries GET/DELETE below us; this
 module decides what a *POST* may repeat, because only the caller knows whether repeating is safe:
 
-* :meth:`HttpCore._call`: a request whose repetition is harmless (GET, DELETE, cancel,
+* :meth:`HttpCore.call`: a request whose repetition is harmless (GET, DELETE, cancel,
   reset-timeout).
-* :meth:`HttpCore._post_refusable`: a POST that starts a cluster or a job (``POST sessions``,
+* :meth:`HttpCore.post_refusable`: a POST that starts a cluster or a job (``POST sessions``,
   ``POST highConcurrencySessions``, ``POST batches``). It is resent only when the server clearly
   refused it: connection refused before sending, or 429/430 (honouring ``Retry-After``). After
   any other failure it raises and says to list what exists first.
 * A 401 makes the client ask the token provider for a fresh token once and resend.
+
+requests' own errors never reach this module: ``transport.send`` turns them into
+``LivyConnectionError`` (with ``nothing_sent``) or ``ConfigurationError``.
 """
 
 from __future__ import annotations
@@ -17,26 +20,21 @@ from __future__ import annotations
 import logging
 import random
 import time
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
-import requests
-
-from fabric_livy_magics.errors import (
-    ConfigurationError,
-    LivyConnectionError,
-    LivyError,
-    LivyHTTPError,
-    MalformedResponse,
-)
+from fabric_livy_magics.errors import LivyConnectionError, LivyHTTPError, MalformedResponse
 from fabric_livy_magics.livy.transport import (
     THROTTLE_STATUSES,
     BearerAuth,
     TokenSource,
     build_http_session,
     error_from_response,
-    nothing_was_sent,
     retry_after_seconds,
+    send,
 )
+
+if TYPE_CHECKING:
+    import requests
 
 __all__ = ["HttpCore", "AMBIGUOUS_STATUSES"]
 
@@ -83,55 +81,43 @@ class HttpCore:
         """Close the connection pool."""
         self._http.close()
 
-    def _send(self, method: str, url: str, *, body: Any = None,
-              params: Mapping[str, Any] | None = None) -> requests.Response:
-        """One request (urllib3 retries below it); a 401 refreshes the token once and resends."""
+    def send(self, method: str, url: str, *, what: str, body: Any = None,
+             params: Mapping[str, Any] | None = None) -> requests.Response:
+        """One request (urllib3 retries below it); a 401 refreshes the token once and resends.
+        A request that got no answer raises LivyConnectionError (see ``nothing_sent``)."""
         kwargs: dict[str, Any] = dict(params=params, timeout=self.timeout, auth=self._auth)
         if body is not None:
             kwargs["json"] = body
-        response = self._http.request(method, url, **kwargs)
+        response = send(self._http, method, url, what=what, read_timeout=self._read_timeout(), **kwargs)
         if response.status_code == 401 and self._auth is not None:
             log.info("%s %s answered 401; refreshing the token once", method, url)
             self._auth.force_refresh()
             response.close()
-            response = self._http.request(method, url, **kwargs)
+            response = send(self._http, method, url, what=what, read_timeout=self._read_timeout(), **kwargs)
         log.debug("%s %s -> %s", method, response.url, response.status_code)
         return response
-
-    def _connection_error(self, exc: requests.RequestException, url: str, what: str) -> LivyError:
-        where = url.split("?")[0]
-        if isinstance(exc, requests.exceptions.SSLError):
-            return LivyConnectionError(
-                f"TLS failed talking to {where} while trying to {what}. Check the URL and, behind a "
-                "corporate proxy, REQUESTS_CA_BUNDLE.")
-        if isinstance(exc, requests.exceptions.Timeout) and not nothing_was_sent(exc):
-            return LivyConnectionError(
-                f"{where} did not answer within {self._read_timeout():.0f} s while trying to {what}. "
-                "The server may be overloaded; try again, or raise the client timeout.")
-        if isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
-                            requests.exceptions.InvalidSchema)):
-            return ConfigurationError(f"Invalid URL {where}: {exc}")
-        return LivyConnectionError(
-            f"Could not reach {where} while trying to {what} ({type(exc).__name__}). Check that the "
-            "server is running and the URL is right.")
 
     def _read_timeout(self) -> float:
         return self.timeout[1] if isinstance(self.timeout, tuple) else float(self.timeout)
 
-    def _parse_json(self, response: requests.Response, what: str) -> Any:
+    def parse_json(self, response: requests.Response, what: str) -> Any:
+        """The answer's JSON; an answer that is not JSON (or nests too deeply to be an answer of
+        this API) is MalformedResponse naming the URL."""
         if response.status_code == 204 or not response.content:
             return None
         try:
             return response.json()
-        except ValueError:
+        except (ValueError, RecursionError) as exc:
             kind = response.headers.get("Content-Type", "unknown content type")
+            problem = "nests too deeply to be JSON of this API" if isinstance(exc, RecursionError) else \
+                "that is not JSON"
             raise MalformedResponse(
-                f"{response.url.split('?')[0]} answered {kind} that is not JSON while trying to "
+                f"{response.url.split('?')[0]} answered {kind} {problem} while trying to "
                 f"{what} (starts with {response.text[:60]!r}). Check that the URL points at a "
                 "Livy or Fabric Livy API endpoint."
             ) from None
 
-    def _call(self, method: str, url: str, *, what: str, body: Any = None,
+    def call(self, method: str, url: str, *, what: str, body: Any = None,
               params: Mapping[str, Any] | None = None,
               not_found: type[LivyHTTPError] | None = None, repeatable_post: bool = False) -> Any:
         """A request whose repetition is harmless; returns the parsed JSON (or None)."""
@@ -139,21 +125,21 @@ class HttpCore:
         while True:
             attempts += 1
             try:
-                response = self._send(method, url, body=body, params=params)
-            except requests.RequestException as exc:
+                response = self.send(method, url, what=what, body=body, params=params)
+            except LivyConnectionError:
                 if repeatable_post and attempts <= _CONNECTION_RETRIES:
                     time.sleep(self._backoff(attempts))
                     continue
-                raise self._connection_error(exc, url, what) from exc
+                raise
             if (repeatable_post and response.status_code in THROTTLE_STATUSES | AMBIGUOUS_STATUSES
                     and attempts <= self.throttle_retries):
-                self._wait_retry_after(response, attempts)
+                self.wait_retry_after(response, attempts)
                 continue
             if response.status_code >= 400:
                 raise error_from_response(response, what=what, not_found=not_found)
-            return self._parse_json(response, what)
+            return self.parse_json(response, what)
 
-    def _post_refusable(self, url: str, body: dict[str, Any], what: str, *,
+    def post_refusable(self, url: str, body: dict[str, Any], what: str, *,
                         subject: str | None = None, advice: str = _START_ADVICE) -> Any:
         """POST that must not be repeated unless the server clearly refused it (starts clusters).
 
@@ -162,25 +148,26 @@ class HttpCore:
         throttled = 0
         while True:
             try:
-                response = self._send("POST", url, body=body)
-            except requests.RequestException as exc:
-                if nothing_was_sent(exc):
-                    raise self._connection_error(exc, url, what) from exc
+                response = self.send("POST", url, what=what, body=body)
+            except LivyConnectionError as exc:
+                if exc.nothing_sent:
+                    raise
+                cause = type(exc.__cause__).__name__ if exc.__cause__ else "no answer"
                 raise LivyConnectionError(
                     f"{subject or f'The request to {what}'} was sent to {url} but no answer came "
-                    f"back ({type(exc).__name__}); {advice}") from exc
+                    f"back ({cause}); {advice}") from exc
             if response.status_code in THROTTLE_STATUSES and throttled < self.throttle_retries:
                 throttled += 1  # refused: nothing started
-                self._wait_retry_after(response, throttled)
+                self.wait_retry_after(response, throttled)
                 continue
             if response.status_code >= 400:
                 raise error_from_response(response, what=what)
-            return self._parse_json(response, what)
+            return self.parse_json(response, what)
 
     def _backoff(self, attempt: int) -> float:
         return min(10.0, self.backoff_factor * (2 ** (attempt - 1))) * (0.75 + random.random() / 2)
 
-    def _wait_retry_after(self, response: requests.Response, attempt: int) -> None:
+    def wait_retry_after(self, response: requests.Response, attempt: int) -> None:
         after = retry_after_seconds(response)
         delay = self._backoff(attempt) if after is None else min(after, self.max_retry_after)
         log.info("HTTP %s from %s; retrying in %.2f s", response.status_code,

@@ -36,16 +36,16 @@ from fabric_livy_magics.livy.models import (
     StatementState,
     StatementTarget,
 )
-from fabric_livy_magics.livy.polling import Deadline
+from fabric_livy_magics.livy import running
 from fabric_livy_magics.livy.progress import NoProgress, ProgressFactory
-from fabric_livy_magics.livy.starting import poll_ready
+from fabric_livy_magics.livy.starting import phase_text, wait_until_ready
 
 __all__ = ["CANCEL_WAIT_SECONDS", "ManagedSession", "ProgressFactory", "SessionInfo"]
 
 log = logging.getLogger(__name__)
 
 #: After asking the server to cancel, how long to wait for it to say so before raising anyway.
-CANCEL_WAIT_SECONDS = 10.0
+CANCEL_WAIT_SECONDS = running.CANCEL_WAIT_SECONDS
 
 RESTART_HINT = "Run `%livy restart` to start a new session."
 
@@ -170,12 +170,13 @@ class ManagedSession:
     def _poll_ready(self, fetch: Callable[[], Any], session_id: SessionId, display: Any, *,
                     accept_busy: bool = False, not_found_grace: float = 15.0,
                     failed_hint: str, timeout_hint: str) -> Any:
-        """Wait for the session to start, showing its phase (see ``session_start.py``)."""
-        return poll_ready(fetch, session_id, display,
-                          intervals=self.client.session_poll.intervals(),
-                          start_timeout=self.start_timeout, accept_busy=accept_busy,
-                          not_found_grace=not_found_grace, failed_hint=failed_hint,
-                          timeout_hint=timeout_hint)
+        """Wait for the session to start (``starting.py``), redrawing its phase on every poll so
+        the elapsed time keeps moving."""
+        return wait_until_ready(
+            fetch, session_id, intervals=self.client.session_poll.intervals(),
+            timeout=self.start_timeout, accept_busy=accept_busy, not_found_grace=not_found_grace,
+            on_poll=lambda current: display.update(None, phase_text(current.phase)),
+            failed_hint=failed_hint, timeout_hint=timeout_hint)
 
     def _discard_half_started(self) -> None:
         """A start that failed or was interrupted must not leave a cluster running."""
@@ -298,9 +299,7 @@ class ManagedSession:
             display.close()
             if statement is None:
                 raise StatementCancelled("Interrupted before the statement was submitted.") from None
-            self._cancel_after_interrupt(target, statement.id)
-            raise StatementCancelled(
-                f"Statement {statement.id} was interrupted and cancelled on the server.") from None
+            raise running.cancel_after_interrupt(self.client, target, statement.id) from None
         finally:
             display.close()
             with self._lock:
@@ -309,41 +308,27 @@ class ManagedSession:
 
     def _wait(self, target: StatementTarget, statement: Statement, timeout: float | None,
               display: Any) -> Statement:
-        deadline = Deadline(timeout)
-        intervals = self.client.statement_poll.intervals()
-        while True:
-            display.update(statement.progress, str(statement.state))
-            if statement.is_finished:
-                # A dying session fails its statements: say so, not "SessionError". A cancelled
-                # statement says nothing about the session (and would cost the settle delay).
-                failed = statement.state is StatementState.ERROR or (
-                    statement.state is not StatementState.CANCELLED
-                    and statement.output is not None and not statement.output.ok)
-                if failed:
-                    self._check_alive(settle=not (statement.output and statement.output.traceback))
-                return statement
-            if deadline.expired:
-                raise LivyTimeout(
-                    f"Statement {statement.id} was still {statement.state} after {timeout:g} s. It "
-                    "keeps running remotely: run `%livy cancel` to stop it.")
-            deadline.sleep(next(intervals))
+        display.update(statement.progress, str(statement.state))
+        if not statement.is_finished:
             try:
-                statement = self.client.get_statement(target, statement.id)
+                statement = running.wait_for_statement(
+                    self.client, target, statement.id, intervals=self.client.statement_poll.intervals(),
+                    timeout=timeout, on_poll=lambda current: display.update(current.progress, str(current.state)),
+                    timeout_hint="It keeps running remotely: run `%livy cancel` to stop it.",
+                    gone_hint=RESTART_HINT)
+            except SessionDead as dead:
+                self._mark_dead(str(dead))
+                raise
             except LivyHTTPError as exc:  # StatementNotFound, SessionNotFound included
                 raise self._diagnose(exc) from exc
-
-    def _cancel_after_interrupt(self, target: StatementTarget, statement_id: int) -> None:
-        try:
-            self.client.cancel_statement(target, statement_id)
-            deadline = Deadline(CANCEL_WAIT_SECONDS)
-            intervals = self.client.statement_poll.intervals()
-            while not deadline.expired:
-                current = self.client.get_statement(target, statement_id)
-                if current.is_finished:
-                    return
-                deadline.sleep(next(intervals))
-        except LivyError as exc:
-            log.warning("Could not cancel statement %s: %s", statement_id, exc)
+        # A dying session fails its statements: say so, not "SessionError". A cancelled
+        # statement says nothing about the session (and would cost the settle delay).
+        failed = statement.state is StatementState.ERROR or (
+            statement.state is not StatementState.CANCELLED
+            and statement.output is not None and not statement.output.ok)
+        if failed:
+            self._check_alive(settle=not (statement.output and statement.output.traceback))
+        return statement
 
     def run_text(self, code: str) -> str:
         """Run Python remotely and return its ``text/plain`` output; raise on remote errors.
@@ -366,33 +351,20 @@ class ManagedSession:
         return statement_id
 
     def _check_alive(self, *, settle: bool = False) -> None:
-        """Raise SessionDead if the server says the session ended.
-
-        ``settle``: the failure carried no traceback (a server-side failure, not the user's code),
-        so give the server a moment to notice a dying process before concluding it is alive."""
+        """Raise SessionDead (and remember it for the next cell) if the server says the session
+        ended; see ``running.check_session_alive``."""
         target = self._target
-        if target is None or target.is_repl:
+        if target is None:
             return
         try:
-            session = self.client.get_session(target.session_id)
-            for delay in ((0.25, 0.5, 1.0) if settle else ()):
-                if session.has_failed:
-                    break
-                time.sleep(delay)
-                session = self.client.get_session(target.session_id)
-        except SessionNotFound:
-            self._mark_dead(f"Session {target.session_id} is gone from the server.")
-            raise SessionDead(self._dead_reason or "", session_id=target.session_id) from None
-        except LivyError:
-            return
-        if session.has_failed:
-            reason = f": {session.error_message}" if session.error_message else ""
-            self._mark_dead(f"Session {session.id} is {session.phase}{reason}.")
-            raise SessionDead(self._dead_reason or "", session_id=session.id, state=str(session.state))
+            running.check_session_alive(self.client, target, settle=settle, hint=RESTART_HINT)
+        except SessionDead as dead:
+            self._mark_dead(str(dead))
+            raise
 
-    def _mark_dead(self, what: str) -> None:
+    def _mark_dead(self, reason: str) -> None:
         self._keepalive.stop()
-        self._dead_reason = f"{what} {RESTART_HINT}"
+        self._dead_reason = reason if RESTART_HINT in reason else f"{reason} {RESTART_HINT}"
 
     def _diagnose(self, exc: LivyHTTPError) -> LivyError:
         """Turn a failed call into SessionDead when the session is the reason, else keep it."""

@@ -1,63 +1,88 @@
-"""Waiting for a notebook's session to start, with a progress line naming Fabric's phases.
+"""Waiting for a session (or a high-concurrency REPL) to be ready: the one implementation.
 
-A Fabric session can sit in queued, library packaging and acquiring for minutes before Livy's
-own ``starting``; the progress line says which, in words, and how long it has been. A session
-that fails to start becomes one error with the server's reason and the end of its log.
+``LivyClient.wait_for_session``, ``LivyClient.wait_for_high_concurrency_session`` and the managed
+session of ``lifecycle.py`` all wait here. A Fabric session can sit in queued, library packaging
+and acquiring for minutes before Livy's own ``starting``; ``on_poll`` sees every snapshot (so a
+display can keep the elapsed time moving) and ``phase_text`` says the phase in words. A session
+that fails to start becomes one error with the server's reason, a hint and the end of its log.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from typing import TypeVar
 
 from fabric_livy_magics.errors import LivyTimeout, SessionDead, SessionFailed, SessionNotFound
 from fabric_livy_magics.livy.models import HighConcurrencySession, Session, SessionId
 from fabric_livy_magics.livy.polling import poll_until
 
-__all__ = ["poll_ready", "start_failure", "phase_text"]
+__all__ = ["phase_text", "start_failure", "wait_until_ready"]
+
+AnySession = TypeVar("AnySession", Session, HighConcurrencySession)
+
+#: How many log lines a start failure quotes.
+FAILURE_LOG_LINES = 8
 
 
-def poll_ready(fetch: Callable[[], Any], session_id: SessionId, display: Any, *,
-               intervals: Iterator[float], start_timeout: float | None,
-               accept_busy: bool = False, not_found_grace: float = 15.0,
-               failed_hint: str = "", timeout_hint: str = "") -> Any:
-    """Poll ``fetch`` until the session is ready, redrawing the phase and elapsed time.
+def wait_until_ready(
+    fetch: Callable[[], AnySession],
+    session_id: SessionId,
+    *,
+    intervals: Iterator[float],
+    timeout: float | None,
+    accept_busy: bool = False,
+    not_found_grace: float = 15.0,
+    on_poll: Callable[[AnySession], None] | None = None,
+    on_change: Callable[[AnySession], None] | None = None,
+    failed_hint: str = "Start a new session.",
+    timeout_hint: str = "Wait longer, or delete it and start a new one.",
+    log_tail: Callable[[AnySession], Sequence[str]] | None = None,
+) -> AnySession:
+    """Poll ``fetch`` until the session is ready and return the last snapshot.
 
-    A 404 in the first ``not_found_grace`` seconds is Fabric not having registered the
-    session yet. Failure raises SessionDead/SessionFailed with the server's reason and
-    ``failed_hint``; running out of ``start_timeout`` raises LivyTimeout with ``timeout_hint``."""
+    Ready means idle (or any ready state with ``accept_busy``); a high-concurrency REPL is ready
+    once it is idle with a REPL id. ``on_poll`` runs on every snapshot, ``on_change`` when the
+    state or Fabric's phase changes. A 404 in the first ``not_found_grace`` seconds is Fabric not
+    having registered the session yet. Failure raises SessionDead (ended) or SessionFailed with
+    the reason, ``failed_hint`` and ``log_tail(snapshot)`` (default: its ``log`` field);
+    running out of ``timeout`` raises LivyTimeout with ``timeout_hint``."""
 
-    def ready(current: Any) -> bool:
-        # Redrawn on every poll, not only on a phase change, so the elapsed time keeps moving.
-        display.update(None, phase_text(current.phase))
+    def ready(current: AnySession) -> bool:
+        if on_poll is not None:
+            on_poll(current)
         busy_counts = accept_busy or isinstance(current, HighConcurrencySession)
-        if (current.is_ready if busy_counts else str(current.state) == "idle"):
+        if current.is_ready if busy_counts else str(current.state) == "idle":
             return True
         if current.has_failed:
-            raise start_failure(current, hint=failed_hint)
+            tail = log_tail(current) if log_tail is not None else list(getattr(current, "log", ()))
+            raise start_failure(current, hint=failed_hint, log=tail)
         return False
 
     return poll_until(
-        fetch, done=ready, intervals=intervals, timeout=start_timeout,
-        change_key=lambda current: current.phase, not_found=SessionNotFound,
-        not_found_grace=not_found_grace,
+        fetch, done=ready, intervals=intervals, timeout=timeout,
+        change_key=lambda current: (current.state, current.fabric_state, getattr(current, "repl_id", None)),
+        on_change=on_change, not_found=SessionNotFound, not_found_grace=not_found_grace,
         timed_out=lambda current: LivyTimeout(
-            f"Session {session_id} was not ready after {start_timeout:g} s (last phase: "
-            f"{current.phase}). {timeout_hint}".rstrip()))
+            f"Session {session_id} was not ready after {timeout:g} s (last state: {current.phase}). "
+            f"{timeout_hint}".rstrip()))
 
 
-def start_failure(current: Session | HighConcurrencySession, *, hint: str = "") -> SessionFailed:
-    """The error for a session that failed to start: its reason, ``hint`` and the end of its log."""
+def start_failure(current: Session | HighConcurrencySession, *, hint: str = "",
+                  log: Sequence[str] | None = None) -> SessionFailed:
+    """The error for a session that cannot run code: its phase, reason, ``hint`` and log tail.
+
+    SessionDead when the session has ended for good, else SessionFailed."""
     reason = current.fabric_error_message if isinstance(current, HighConcurrencySession) \
         else current.error_message
-    message = f"Session {current.id} is {current.phase}" + (f": {reason}" if reason else "") + "."
+    what = "High-concurrency session" if isinstance(current, HighConcurrencySession) else "Session"
+    message = f"{what} {current.id} is {current.phase}" + (f": {reason}" if reason else "") + "."
     if hint:
         message += f" {hint}"
-    lines = list(getattr(current, "log", ()))[-8:]
+    lines = list(log if log is not None else getattr(current, "log", ()))
     if lines:
-        message += " Last log lines:\n" + "\n".join(lines)
-    dead = str(current.state).lower() in ("dead", "killed")
-    cls = SessionDead if dead else SessionFailed
-    return cls(message, session_id=current.id, state=str(current.state), log=lines)
+        message += " Last log lines:\n" + "\n".join(lines[-FAILURE_LOG_LINES:])
+    cls = SessionDead if current.has_ended else SessionFailed
+    return cls(message, session_id=current.id, state=str(current.state), log=lines[-50:])
 
 
 _PHASE_WORDS = {

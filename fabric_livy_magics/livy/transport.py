@@ -29,7 +29,14 @@ from urllib3.util.retry import Retry
 
 from fabric_livy_magics.auth.base import AccessToken, TokenProvider
 from fabric_livy_magics.livy.endpoints import is_loopback_url
-from fabric_livy_magics.errors import AuthError, ConfigurationError, LivyHTTPError, Throttled
+from fabric_livy_magics.errors import (
+    AuthError,
+    ConfigurationError,
+    LivyConnectionError,
+    LivyError,
+    LivyHTTPError,
+    Throttled,
+)
 
 __all__ = [
     "RETRY_STATUSES",
@@ -39,7 +46,9 @@ __all__ = [
     "check_token_url",
     "LivyRetry",
     "build_http_session",
+    "connection_error",
     "nothing_was_sent",
+    "send",
     "retry_after_seconds",
     "error_from_response",
     "request_id_of",
@@ -103,6 +112,38 @@ def build_http_session(*, pool_size: int = 10, read_retries: int = 2, status_ret
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session
+
+
+def send(http: requests.Session, method: str, url: str, *, what: str, read_timeout: float,
+         **kwargs: Any) -> requests.Response:
+    """One request on ``http``; requests' and urllib3's errors become ours here and nowhere else.
+
+    A failure is a ``LivyConnectionError`` whose ``nothing_sent`` says whether the request surely
+    never left, or a ``ConfigurationError`` for a URL that cannot work."""
+    try:
+        return http.request(method, url, **kwargs)
+    except requests.RequestException as exc:
+        raise connection_error(exc, url, what, read_timeout) from exc
+
+
+def connection_error(exc: requests.RequestException, url: str, what: str, read_timeout: float) -> LivyError:
+    """The one-line error for a request that got no answer."""
+    where = url.split("?")[0]
+    sent = not nothing_was_sent(exc)
+    if isinstance(exc, requests.exceptions.SSLError):
+        return LivyConnectionError(
+            f"TLS failed talking to {where} while trying to {what}. Check the URL and, behind a "
+            "corporate proxy, REQUESTS_CA_BUNDLE.", nothing_sent=not sent)
+    if isinstance(exc, requests.exceptions.Timeout) and sent:
+        return LivyConnectionError(
+            f"{where} did not answer within {read_timeout:.0f} s while trying to {what}. "
+            "The server may be overloaded; try again, or raise the client timeout.")
+    if isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
+                        requests.exceptions.InvalidSchema, requests.exceptions.InvalidHeader)):
+        return ConfigurationError(f"Invalid URL {where}: {exc}")
+    return LivyConnectionError(
+        f"Could not reach {where} while trying to {what} ({type(exc).__name__}). Check that the "
+        "server is running and the URL is right.", nothing_sent=not sent)
 
 
 def nothing_was_sent(exc: BaseException) -> bool:

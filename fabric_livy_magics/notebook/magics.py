@@ -18,7 +18,7 @@ from traitlets import Bool, Float, Int, Unicode, default
 
 from fabric_livy_magics.notebook.commands import dispatch
 from fabric_livy_magics.notebook.commands.cell import CellRequest, run_cell
-from fabric_livy_magics.notebook.commands.connect import refuse_inline_secrets
+from fabric_livy_magics.notebook.commands.connect import default_target, refuse_inline_secrets
 from fabric_livy_magics.notebook.commands.state import NotebookState
 from fabric_livy_magics.livy.settings import env_bool, env_float, env_int
 from fabric_livy_magics.livy.targets import KINDS
@@ -97,7 +97,7 @@ class LivyMagics(Magics):
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell=shell, **kwargs)
-        self.state = NotebookState(shell, self.settings)
+        self.state = NotebookState(shell, self.settings, default_target)
 
     def settings(self) -> MagicSettings:
         """The traits as a frozen snapshot for the core."""
@@ -121,8 +121,8 @@ class LivyMagics(Magics):
     @line_cell_magic
     def livy(self, line: str, cell: str | None = None) -> Any:
         """``%%livy``: run the cell in the notebook's remote Spark session.
-        ``%livy COMMAND``: connect, info, status, logs, sessions, attach, restart, stop, cancel,
-        send, config, login, help (``%livy help`` for details).
+        ``%livy COMMAND``: manage the session, its sign-in and batch jobs; ``%livy help`` lists
+        every command with its options.
         """
         refuse_inline_secrets(line)
         if cell is None:

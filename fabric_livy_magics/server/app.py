@@ -17,6 +17,7 @@ import json
 import sys
 import traceback
 import uuid
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -35,6 +36,7 @@ from fabric_livy_magics.server.bodies import (
     statement_request,
 )
 from fabric_livy_magics.server.errors import ApiError
+from fabric_livy_magics.server.ids import parse_int_id, shown_ref
 from fabric_livy_magics.server.high_concurrency import HighConcurrencySessions
 from fabric_livy_magics.server.routing import (
     fabric_ids,
@@ -63,10 +65,11 @@ def _package_version() -> str:
 
 def _path_int(request: Request, name: str) -> int:
     raw = request.path_params[name]
-    try:
-        return int(raw)
-    except ValueError:
-        raise ApiError(404, f"Statement '{raw}' not found: statement ids are integers.", "StatementNotFound") from None
+    value = parse_int_id(raw)
+    if value is None:
+        raise ApiError(404, f"Statement '{shown_ref(raw)}' not found: statement ids are whole numbers.",
+                       "StatementNotFound")
+    return value
 
 
 class LivyApp:
@@ -249,12 +252,32 @@ async def _internal_error(request: Request, exc: Exception) -> Response:
     return _error_body(request, 500, message, "InternalError")
 
 
-class GuardMiddleware:
-    """Bearer-token check (constant time) and Fabric's request-id headers, as plain ASGI."""
+#: Methods a browser may send cross-site without a preflight check never change anything here.
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+CSRF_MESSAGE = ("Missing Required Header for CSRF protection: send 'X-Requested-By: <anything>' (or an "
+                "Authorization header) with every POST and DELETE, as Apache Livy requires; Livy clients, "
+                "sparkmagic and Fabric clients already do.")
+#: Default bound of a request body; ``fabric-livy serve --max-body-mb`` changes it.
+DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024
+#: A body that has not fully arrived after this many seconds is answered 408.
+BODY_TIMEOUT_SECONDS = 60.0
 
-    def __init__(self, app: ASGIApp, token: str | None) -> None:
+
+class GuardMiddleware:
+    """The server's edge, as plain ASGI: bearer token (constant time), Livy's CSRF rule, bounded
+    request bodies, and Fabric's request-id headers.
+
+    CSRF: a web page on any origin can make the browser POST to a loopback port (a ``text/plain``
+    form post needs no preflight). A custom header cannot be sent cross-site without the server
+    agreeing to a preflight, which this server never does; so a change needs ``X-Requested-By``
+    (Livy's ``csrf-protection``) or the server's bearer token."""
+
+    def __init__(self, app: ASGIApp, token: str | None, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+                 body_timeout: float = BODY_TIMEOUT_SECONDS) -> None:
         self.app = app
         self._token = f"Bearer {token}".encode() if token else None
+        self.max_body_bytes = max_body_bytes
+        self.body_timeout = body_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -264,14 +287,26 @@ class GuardMiddleware:
         request_id = str(uuid.uuid4())
         scope.setdefault("state", {})["request_id"] = request_id
         id_headers = [(b"x-ms-request-id", request_id.encode()), (b"requestid", request_id.encode())] if fabric else []
+
+        async def refuse(status: int, message: str, code: str, extra: list[tuple[bytes, bytes]] = ()) -> None:
+            body = json.dumps(_error_payload(fabric, message, code, request_id)).encode()
+            headers = [(b"content-type", b"application/json"), (b"connection", b"close"), *extra, *id_headers]
+            await send({"type": "http.response.start", "status": status, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+
+        headers = dict(scope["headers"])
         if self._token is not None:
-            given = dict(scope["headers"]).get(b"authorization", b"")
-            if not hmac.compare_digest(given, self._token):
+            if not hmac.compare_digest(headers.get(b"authorization", b""), self._token):
                 message = "Missing or wrong bearer token: send 'Authorization: Bearer <token>' with the server's --token."
-                body = _error_payload(fabric, message, "Unauthorized", request_id)
-                headers = [(b"content-type", b"application/json"), (b"www-authenticate", b"Bearer"), *id_headers]
-                await send({"type": "http.response.start", "status": 401, "headers": headers})
-                await send({"type": "http.response.body", "body": json.dumps(body).encode()})
+                await refuse(401, message, "Unauthorized", [(b"www-authenticate", b"Bearer")])
+                return
+        elif (scope["method"] not in SAFE_METHODS and not headers.get(b"x-requested-by", b"").strip()
+              and not headers.get(b"authorization", b"").strip()):
+            await refuse(400, CSRF_MESSAGE, "MissingCsrfHeader")
+            return
+        if scope["method"] not in SAFE_METHODS:
+            receive = await self._bounded_body(headers, receive, refuse)
+            if receive is None:
                 return
         if not fabric:
             await self.app(scope, receive, send)
@@ -284,8 +319,51 @@ class GuardMiddleware:
 
         await self.app(scope, receive, send_with_id)
 
+    async def _bounded_body(self, headers: dict[bytes, bytes], receive: Receive, refuse: Any) -> Receive | None:
+        """Read the whole body within the size and time bounds, then replay it to the app.
+        None when the request was refused (413, 408) or the client went away."""
+        limit = self.max_body_bytes
+        too_big = (f"The request body is larger than this server accepts ({limit // (1024 * 1024)} MB; "
+                   "fabric-livy serve --max-body-mb raises it).")
+        declared = headers.get(b"content-length", b"").strip()
+        if declared and (not declared.isdigit() or len(declared) > 19 or int(declared) > limit):
+            await refuse(413 if declared.isdigit() else 400,
+                         too_big if declared.isdigit() else "Content-Length is not a number.", "RequestTooLarge")
+            return None
+        chunks: list[bytes] = []
+        size = 0
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.body_timeout
+        more = True
+        while more:
+            try:
+                message = await asyncio.wait_for(receive(), timeout=max(0.0, deadline - loop.time()))
+            except TimeoutError:
+                await refuse(408, f"The request body did not arrive within {self.body_timeout:g} s.", "RequestTimeout")
+                return None
+            if message["type"] == "http.disconnect":
+                return None
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                await refuse(413, too_big, "RequestTooLarge")
+                return None
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        replayed = False
 
-def build_app(registry: Registry, token: str | None = None) -> ASGIApp:
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+            return await receive()
+
+        return replay
+
+
+def build_app(registry: Registry, token: str | None = None, *,
+              max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> ASGIApp:
     """The server app over ``registry``; with ``token`` every request needs that bearer token."""
     handlers = LivyApp(registry)
     batches = BatchRegistry(registry.config, registry.workdirs)  # spark-submit jobs; stopped with the sessions
@@ -294,4 +372,4 @@ def build_app(registry: Registry, token: str | None = None) -> ASGIApp:
         routes=handlers.routes() + batch_routes(batches),
         exception_handlers={ApiError: _api_error, HTTPException: _http_error, Exception: _internal_error},
     )
-    return GuardMiddleware(app, token)
+    return GuardMiddleware(app, token, max_body_bytes=max_body_bytes)

@@ -37,6 +37,7 @@ from fabric_livy_magics.server.children import (
 )
 from fabric_livy_magics.server.config import ServerConfig
 from fabric_livy_magics.server.errors import ApiError
+from fabric_livy_magics.server.ids import parse_int_id, shown_ref
 from fabric_livy_magics.server.lifecycle import Tracked, iso_now, launch
 
 __all__ = ["Batch", "BatchRegistry", "spark_submit_path"]
@@ -120,13 +121,11 @@ class BatchRegistry:
 
     # -- lookups ----------------------------------------------------------------------------
     def get(self, ref: str) -> Batch:
+        number = parse_int_id(ref)
         with self._lock:
-            if ref.isdigit():
-                batch = self._by_id.get(int(ref))
-            else:
-                batch = self._by_guid.get(ref.strip().lower())
+            batch = self._by_id.get(number) if number is not None else self._by_guid.get(ref.strip().lower())
         if batch is None:
-            raise ApiError(404, f"Batch '{ref}' not found.", "BatchNotFound")
+            raise ApiError(404, f"Batch '{shown_ref(ref)}' not found.", "BatchNotFound")
         return batch
 
     def list(self) -> list[Batch]:

@@ -8,6 +8,7 @@ Kinds: ``pyspark`` (alias ``python``) and ``sql`` run; ``spark`` and ``sparkr`` 
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +17,8 @@ from fabric_livy_magics.server.errors import ApiError
 
 __all__ = ["batch_request", "completion_request", "parse_duration", "parse_json", "session_request", "statement_request"]
 
+#: Livy's conf for the rows a ``sql`` statement returns.
+SQL_ROWS_CONF = "livy.rsc.sql.num-rows"
 RUNNABLE_KINDS = {"pyspark": "pyspark", "python": "pyspark", "sql": "sql"}
 REFUSED_KINDS = {"spark": "Scala", "sparkr": "R"}
 SESSION_KINDS = {*RUNNABLE_KINDS, "shared"}
@@ -55,33 +58,84 @@ BATCH_FIELDS = Fields(
     fabric_only=frozenset({"tags"}),
     list_items=(str, int, float),  # spark-submit arguments may be numbers; they are passed as text
 )
+_JAVA_INT_MAX = 2**31 - 1  # Livy reads these fields as Java ints
+#: Longer than any session should live (ten years): a bigger duration is a typo or an attack.
+MAX_DURATION_SECONDS = 10 * 365 * 86400
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|sec|m|min|h|d)?\s*$", re.IGNORECASE)
 _UNITS = {None: 1.0, "ms": 0.001, "s": 1.0, "sec": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
 
 
 def parse_duration(text: str) -> float:
     """``"90"``, ``"45s"``, ``"30m"``, ``"2h"`` → seconds; ValueError otherwise."""
-    match = _DURATION.match(str(text))
+    match = _DURATION.match(str(text)) if len(str(text)) <= 32 else None
     if match is None:
-        raise ValueError(f"'{text}' is not a duration: use seconds or a number with ms, s, m, h or d (e.g. 30m)")
-    return float(match.group(1)) * _UNITS[match.group(2).lower() if match.group(2) else None]
+        shown = str(text) if len(str(text)) <= 32 else str(text)[:32] + "..."
+        raise ValueError(f"'{shown}' is not a duration: use seconds or a number with ms, s, m, h or d (e.g. 30m)")
+    seconds = float(match.group(1)) * _UNITS[match.group(2).lower() if match.group(2) else None]
+    if not seconds <= MAX_DURATION_SECONDS:
+        raise ValueError(f"'{text}' is longer than ten years")
+    return seconds
 
 
 def parse_json(body: bytes, *, required: bool) -> dict[str, Any]:
-    """The body as a JSON object; an empty body is ``{}`` unless the call needs one."""
+    """The body as a JSON object; an empty body is ``{}`` unless the call needs one.
+
+    Numbers Java could not hold are refused with the field named: ``NaN``/``Infinity``, floats
+    that overflow (``1e400``) and integers beyond 64 bits. Nesting deeper than any real request
+    is refused, not followed until the stack runs out."""
     if not body.strip():
         if required:
             raise ApiError(400, "The request needs a JSON object body.", "InvalidRequest")
         return {}
     try:
-        value = json.loads(body)
+        text = body.decode("utf-8")
     except UnicodeDecodeError:
         raise ApiError(400, "The request body is not valid JSON: send it as UTF-8 text.", "InvalidRequest") from None
+    try:
+        value = json.loads(text, parse_constant=_BadNumber, parse_float=_float, parse_int=_int)
+    except RecursionError:  # the parser's own guard against nesting that would exhaust the stack
+        raise ApiError(400, "The request body nests too deeply to be a request.", "InvalidRequest") from None
     except ValueError as exc:
         raise ApiError(400, f"The request body is not valid JSON: {exc}.", "InvalidRequest") from None
     if not isinstance(value, dict):
         raise ApiError(400, f"The request body must be a JSON object, not {_json_type(value)}.", "InvalidRequest")
+    _refuse_bad_numbers(value)
     return value
+
+
+_INT_LIMIT = 2**63
+
+
+class _BadNumber(str):
+    """A number Java cannot hold, kept as its text until the field holding it is known."""
+
+
+def _float(text: str) -> float | _BadNumber:
+    value = float(text)
+    return value if math.isfinite(value) else _BadNumber(text)
+
+
+def _int(text: str) -> int | _BadNumber:
+    if len(text.lstrip("-")) > 19:
+        return _BadNumber(text)
+    value = int(text)
+    return value if -_INT_LIMIT <= value < _INT_LIMIT else _BadNumber(text)
+
+
+def _refuse_bad_numbers(value: Any) -> None:
+    """400 naming the first field that holds a number Java cannot hold."""
+    stack: list[tuple[str, Any]] = [("", value)]
+    while stack:
+        path, item = stack.pop()
+        if isinstance(item, _BadNumber):
+            where = f"'{path}'" if path else "the body"
+            text = item if len(item) <= 24 else item[:24] + "..."
+            raise ApiError(400, f"{where} holds {text}, which is not a finite number of at most 64 bits.",
+                           "InvalidRequest")
+        if isinstance(item, dict):
+            stack.extend((f"{path}.{key}" if path else str(key), child) for key, child in item.items())
+        elif isinstance(item, list):
+            stack.extend((f"{path}[{index}]", child) for index, child in enumerate(item))
 
 
 def _json_type(value: Any) -> str:
@@ -142,6 +196,8 @@ def _checked(body: dict[str, Any], fields: Fields, *, livy: bool) -> dict[str, A
             raise ApiError(400, f"'{key}' must be a string, not {_json_type(value)}.", "InvalidRequest")
         if key in fields.ints and (isinstance(value, bool) or not isinstance(value, int)):
             raise ApiError(400, f"'{key}' must be an integer, not {_json_type(value)}.", "InvalidRequest")
+        if key in fields.ints and not 0 <= value <= _JAVA_INT_MAX:
+            raise ApiError(400, f"'{key}' must be between 0 and {_JAVA_INT_MAX}.", "InvalidRequest")
         if key in fields.lists:
             if not isinstance(value, list) or not all(isinstance(v, fields.list_items) for v in value):
                 raise ApiError(400, f"'{key}' must be a list of strings.", "InvalidRequest")
@@ -158,6 +214,9 @@ def session_request(body: dict[str, Any], *, livy: bool) -> dict[str, Any]:
     """Checked session (or high-concurrency session) request; adds ``ttl_seconds`` when given."""
     spec = _checked(body, SESSION_FIELDS, livy=livy)
     spec["kind"] = _check_kind(spec.get("kind"), session=True)
+    rows = spec.get("conf", {}).get(SQL_ROWS_CONF)
+    if rows is not None and not (rows.isascii() and rows.isdigit() and len(rows) <= 9):
+        raise ApiError(400, f"'conf.{SQL_ROWS_CONF}' must be a whole number of rows, got '{rows[:24]}'.", "InvalidRequest")
     if "ttl" in spec:
         try:
             spec["ttl_seconds"] = parse_duration(spec["ttl"])

@@ -13,7 +13,7 @@ from typing import Any
 
 from fabric_livy_magics.server.config import TOKEN_ENV, ServerConfig
 
-__all__ = ["register", "serve"]
+__all__ = ["MIN_TOKEN_LENGTH", "register", "serve", "weak_token_problem"]
 
 LISTENING = "fabric-livy serve: listening on http://{host}:{port}"
 
@@ -45,6 +45,10 @@ def register(subcommands: Any) -> None:
     parser.add_argument(
         "--token", help=f"Require 'Authorization: Bearer TOKEN' on every request (or set {TOKEN_ENV})."
     )
+    parser.add_argument(
+        "--max-body-mb", type=float, default=64.0, metavar="MB",
+        help="Largest request body accepted, in MB (default 64; larger ones get 413).",
+    )
     parser.set_defaults(handler=serve)
 
 
@@ -57,6 +61,22 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+#: A shared secret shorter than this can be guessed over the network.
+MIN_TOKEN_LENGTH = 16
+MAKE_TOKEN = 'python -c "import secrets; print(secrets.token_urlsafe(32))"'
+
+
+def weak_token_problem(token: str) -> str | None:
+    """Why ``token`` is too weak to protect a server that runs any code, or None if it is fine."""
+    if not token.strip():
+        return f"it is blank. Make one with: {MAKE_TOKEN}"
+    if token != token.strip() or any(ch.isspace() for ch in token):
+        return "it contains whitespace, which HTTP headers do not keep intact."
+    if len(token) < MIN_TOKEN_LENGTH:
+        return f"it has {len(token)} characters; use at least {MIN_TOKEN_LENGTH}. Make one with: {MAKE_TOKEN}"
+    return None
+
+
 def _fail(message: str) -> int:
     print(f"fabric-livy serve: {message}", file=sys.stderr)
     return 2
@@ -66,12 +86,18 @@ def serve(args: argparse.Namespace) -> int:
     """Check the options, bind, print the listening line, serve until a signal, stop every session."""
     from fabric_livy_magics.server.bodies import parse_duration
 
-    token = args.token or os.environ.pop(TOKEN_ENV, None) or None
+    token = args.token if args.token is not None else os.environ.pop(TOKEN_ENV, None)
+    if not (0 < args.max_body_mb <= 4096):
+        return _fail(f"bad --max-body-mb {args.max_body_mb}: use a size from 1 to 4096")
     if not _is_loopback(args.host) and not (args.allow_remote and token):
         return _fail(
             f"refusing to listen on non-loopback host {args.host}: this server runs any code it is sent. "
             "Pass --allow-remote and --token SECRET to do it anyway."
         )
+    if token is not None:
+        problem = weak_token_problem(token)
+        if problem:
+            return _fail(f"refusing the shared secret (--token or {TOKEN_ENV}): {problem}")
     ttl = None
     if args.session_ttl:
         try:
@@ -99,10 +125,10 @@ def serve(args: argparse.Namespace) -> int:
     config = ServerConfig(
         master=args.master, session_ttl=ttl, max_sessions=max(0, args.max_sessions), spark_conf=conf, sql_max_rows=args.sql_max_rows
     )
-    return asyncio.run(_run(sock, config, token))
+    return asyncio.run(_run(sock, config, token, int(args.max_body_mb * 1024 * 1024)))
 
 
-async def _run(sock: socket.socket, config: ServerConfig, token: str | None) -> int:
+async def _run(sock: socket.socket, config: ServerConfig, token: str | None, max_body_bytes: int) -> int:
     import uvicorn
 
     from fabric_livy_magics.server.app import build_app
@@ -121,7 +147,13 @@ async def _run(sock: socket.socket, config: ServerConfig, token: str | None) -> 
 
     registry = Registry(config)
     server = _Server(
-        uvicorn.Config(build_app(registry, token), log_level="warning", access_log=False, lifespan="off")
+        uvicorn.Config(
+            build_app(registry, token, max_body_bytes=max_body_bytes), log_level="warning", access_log=False,
+            lifespan="off",
+            # Bounds per connection: idle keep-alive connections close, headers stay small, and too
+            # many connections at once get 503 instead of exhausting the process.
+            timeout_keep_alive=15, h11_max_incomplete_event_size=64 * 1024, limit_concurrency=256,
+        )
     )
     host, port = sock.getsockname()[:2]
 

@@ -16,6 +16,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from fabric_livy_magics.server.errors import ApiError
+from fabric_livy_magics.server.ids import MAX_ID, parse_int_id, shown_ref
 
 __all__ = [
     "FABRIC_PREFIX", "Handler", "fabric_ids", "int_param", "is_fabric", "json_response", "list_page", "log_page",
@@ -63,12 +64,12 @@ def int_param(request: Request, name: str, default: int | None = None) -> int | 
     raw = request.query_params.get(name)
     if raw is None or raw == "":
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ApiError(400, f"Query parameter '{name}' must be an integer, got '{raw}'.", "InvalidParameter") from None
-    if value < 0:
+    if raw.strip().startswith("-") and parse_int_id(raw.strip()[1:]) is not None:
         raise ApiError(400, f"Query parameter '{name}' must not be negative.", "InvalidParameter")
+    value = parse_int_id(raw.strip())
+    if value is None:
+        raise ApiError(400, f"Query parameter '{name}' must be a whole number from 0 to {MAX_ID}, got "
+                       f"'{shown_ref(raw)}'.", "InvalidParameter")
     return value
 
 

@@ -22,9 +22,11 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
 
+from fabric_livy_magics.server.bodies import SQL_ROWS_CONF
 from fabric_livy_magics.server.children import WorkDirs, spark_conf
 from fabric_livy_magics.server.config import ServerConfig
 from fabric_livy_magics.server.errors import ApiError
+from fabric_livy_magics.server.ids import parse_int_id, shown_ref
 from fabric_livy_magics.server.lifecycle import launch, now_ms
 from fabric_livy_magics.server.process import SessionProcess
 from fabric_livy_magics.server.records import Repl, Session, Statement
@@ -100,7 +102,7 @@ class Registry:
     def _spawn(self, session: Session, spec: dict[str, Any]) -> None:
         sizes = {conf_key: str(spec[key]) for key, conf_key in _SIZE_CONF if spec.get(key) is not None}
         conf = spark_conf(self.workdirs.new(f"session-{session.id}"), {**self.config.spark_conf, **sizes}, session.conf)
-        max_rows = int(session.conf.get("livy.rsc.sql.num-rows", self.config.sql_max_rows))
+        max_rows = int(session.conf.get(SQL_ROWS_CONF, self.config.sql_max_rows))
         master = session.conf.get("spark.master", self.config.master)
         sid = session.id
 
@@ -125,13 +127,14 @@ class Registry:
         with self._lock:
             session = self._lookup(ref)
         if session is None:
-            raise ApiError(404, f"Session '{ref}' not found.", "SessionNotFound")
+            raise ApiError(404, f"Session '{shown_ref(ref)}' not found.", "SessionNotFound")
         return session
 
     def _lookup(self, ref: str | int) -> Session | None:
-        if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
-            return self._by_id.get(int(ref))
-        return self._by_guid.get(str(ref).lower())
+        number = parse_int_id(ref)
+        if number is not None:
+            return self._by_id.get(number)
+        return self._by_guid.get(str(ref).strip().lower())
 
     def list(self) -> list[Session]:
         with self._lock:
@@ -216,6 +219,12 @@ class Registry:
                     f"Session {session.id} is {session.state}{reason}; it cannot run statements. Create a new session.",
                     "InvalidSessionState",
                 )
+            if source_id:
+                # Fabric's sourceId names one submission: a client that resends after losing the
+                # answer gets the statement it already created, which does not run again.
+                for existing in repl.statements.values():
+                    if existing.source_id == source_id:
+                        return existing
             statement = Statement(id=repl.next_id, code=code, kind=kind, source_id=source_id)
             repl.next_id += 1
             repl.statements[statement.id] = statement

@@ -16,6 +16,7 @@ from .models import DEFAULT_CHUNK_BYTES, Runner, SendResult, validate_send_name
 
 if TYPE_CHECKING:
     import pandas
+    import pyarrow
 
 __all__ = ["send_dataframe"]
 
@@ -25,6 +26,7 @@ def send_dataframe(
     frame: pandas.DataFrame,
     remote_name: str,
     *,
+    table: pyarrow.Table | None = None,
     chunk_bytes: int = DEFAULT_CHUNK_BYTES,
     compression: bool = True,
 ) -> SendResult:
@@ -32,12 +34,14 @@ def send_dataframe(
 
     The frame goes as an Arrow IPC stream (zstd/lz4 when the remote side has it), base64 text in
     statements of at most ``chunk_bytes`` characters, each CRC-checked remotely and the whole
-    SHA-256-checked before ``spark.createDataFrame``. The pandas index is not sent.
+    SHA-256-checked before ``spark.createDataFrame``. The pandas index is not sent. A caller that
+    already checked the frame by converting it (``encode.pandas_to_arrow``) passes that ``table``.
     """
     validate_send_name(remote_name)
     if chunk_bytes < MIN_CHUNK_BYTES:
         raise ConfigurationError(f"chunk_bytes must be at least {MIN_CHUNK_BYTES}; got {chunk_bytes}.")
-    table = pandas_to_arrow(frame)  # before any remote call: bad columns fail here
+    if table is None:
+        table = pandas_to_arrow(frame)  # before any remote call: bad columns fail here
     names = [str(c) for c in frame.columns]
 
     tid = uuid.uuid4().hex

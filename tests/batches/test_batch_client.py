@@ -112,14 +112,14 @@ def test_server_refuses_a_missing_file_and_remote_urls_with_400(livy_server: Any
     assert livy.status_code == 400 and "does not exist on the server" in livy.json()["msg"]
     fabric = requests.post(f"{livy_server.fabric_url(WORKSPACE, LAKEHOUSE)}/batches",
                            json={"file": "abfss://ws@onelake.dfs.fabric.microsoft.com/lh/Files/j.py"},
-                           timeout=10)
+                           headers={"Authorization": "Bearer any"}, timeout=10)
     assert fabric.status_code == 400
     body = fabric.json()
     assert body["errorCode"] == "InvalidRequest" and "abfss://" in body["message"] and body["requestId"]
     unknown = requests.post(f"{livy_server.url}/batches", json={"file": "/x.py", "bogus": 1},
                             headers={"X-Requested-By": "t"}, timeout=10)
     assert unknown.status_code == 400 and "bogus" in unknown.json()["msg"]
-    no_file = requests.post(f"{livy_server.url}/batches", json={}, timeout=10)
+    no_file = requests.post(f"{livy_server.url}/batches", json={}, headers={"X-Requested-By": "t"}, timeout=10)
     assert no_file.status_code == 400 and "'file' is required" in no_file.json()["msg"]
 
 

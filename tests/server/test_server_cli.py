@@ -44,7 +44,7 @@ def test_port_in_use_is_reported(livy_server) -> None:
 
 
 def test_token_is_required_on_every_request_in_both_shapes(tmp_path) -> None:
-    server = start_server(port=0, token="t0ken-value", log_path=tmp_path / "server.log")
+    server = start_server(port=0, token="t0ken-value-0123456789", log_path=tmp_path / "server.log")
     try:
         assert requests.get(server.url + "/version", timeout=10).status_code == 401
         wrong = requests.get(server.url + "/sessions", headers={"Authorization": "Bearer nope"}, timeout=10)
@@ -52,13 +52,13 @@ def test_token_is_required_on_every_request_in_both_shapes(tmp_path) -> None:
         fabric = requests.get(server.fabric_url(WORKSPACE, LAKEHOUSE) + "/sessions", timeout=10)
         assert fabric.status_code == 401 and fabric.json()["errorCode"] == "Unauthorized"
         assert fabric.json()["requestId"] == fabric.headers["x-ms-request-id"]
-        assert Api(server.url, token="t0ken-value").get("/sessions").json()["total"] == 0
-        assert Api(server.fabric_url(WORKSPACE, LAKEHOUSE), token="t0ken-value").get("/sessions").status_code == 200
+        assert Api(server.url, token="t0ken-value-0123456789").get("/sessions").json()["total"] == 0
+        assert Api(server.fabric_url(WORKSPACE, LAKEHOUSE), token="t0ken-value-0123456789").get("/sessions").status_code == 200
     finally:
         server.stop()
     log = (tmp_path / "server.log").read_text()
-    assert "t0ken-value" not in log
-    assert "t0ken-value" not in repr(server)
+    assert "t0ken-value-0123456789" not in log
+    assert "t0ken-value-0123456789" not in repr(server)
 
 
 def test_remembered_server_is_found_and_forgotten_after_stop(tmp_path, monkeypatch) -> None:

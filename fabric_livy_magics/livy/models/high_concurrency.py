@@ -7,6 +7,7 @@ from typing import Any
 
 from fabric_livy_magics.livy.models import _parse as p
 from fabric_livy_magics.livy.models.states import (
+    HC_ENDED_STATES,
     HC_FAILED_STATES,
     FabricAcquisitionState,
     HighConcurrencyState,
@@ -69,6 +70,11 @@ class HighConcurrencySession:
     @property
     def is_ready(self) -> bool:
         return self.state is HighConcurrencyState.IDLE and bool(self.session_id and self.repl_id)
+
+    @property
+    def has_ended(self) -> bool:
+        """True when the REPL is gone for good (dead, killed, being deleted)."""
+        return self.state in HC_ENDED_STATES
 
     @property
     def has_failed(self) -> bool:

@@ -77,6 +77,11 @@ class Session:
         return self.state in SESSION_READY_STATES
 
     @property
+    def has_ended(self) -> bool:
+        """True when the session is gone for good (dead, killed, shut down): the one definition."""
+        return self.state in SESSION_ENDED_STATES
+
+    @property
     def has_failed(self) -> bool:
         """True once the session cannot run code any more (error, dead, or Fabric refused it)."""
         return (self.state in SESSION_FAILED_STATES or self.state in SESSION_ENDED_STATES

@@ -24,6 +24,7 @@ __all__ = [
     "FABRIC_FAILED_STATES",
     "STATEMENT_FINISHED_STATES",
     "HC_FAILED_STATES",
+    "HC_ENDED_STATES",
     "BATCH_ENDED_STATES",
     "BATCH_FAILED_STATES",
     "BATCH_RESULTS",
@@ -155,6 +156,8 @@ HC_FAILED_STATES = frozenset(
     {HighConcurrencyState.DEAD, HighConcurrencyState.KILLED, HighConcurrencyState.FAILED,
      HighConcurrencyState.DELETING}
 )
+#: A high-concurrency REPL in these states is gone for good (a new one must be acquired).
+HC_ENDED_STATES = frozenset({HighConcurrencyState.DEAD, HighConcurrencyState.KILLED, HighConcurrencyState.DELETING})
 BATCH_ENDED_STATES = frozenset(
     {BatchState.SUCCESS, BatchState.DEAD, BatchState.KILLED, BatchState.ERROR}
 )

@@ -12,6 +12,7 @@ from typing import Any
 from IPython.core.error import UsageError
 
 from fabric_livy_magics.notebook.commands import admin, connect, data, sessions
+from fabric_livy_magics.notebook.commands.parsing import usage_errors
 from fabric_livy_magics.notebook.commands.state import NotebookState
 
 __all__ = ["HANDLERS", "PARSERS", "NotebookState", "dispatch"]
@@ -51,8 +52,8 @@ HANDLERS.update({"batch": _batch.batch, "batches": _batch.batches})
 
 
 def dispatch(state: NotebookState, line: str) -> Any:
-    """Run ``%livy <command> [options]``; unknown commands and bad options raise UsageError."""
-    connect.refuse_inline_secrets(line)
+    """Run ``%livy <command> [options]``; unknown commands and bad options raise UsageError
+    (the caller has already refused secrets in ``line``)."""
     command, _, rest = line.strip().partition(" ")
     if not command:
         command = "help"
@@ -63,4 +64,5 @@ def dispatch(state: NotebookState, line: str) -> Any:
         close = difflib.get_close_matches(command, HANDLERS, n=1)
         hint = f" Did you mean `%livy {close[0]}`?" if close else ""
         raise UsageError(f"Unknown %livy command {command!r}.{hint} See `%livy help`.")
-    return handler(state, rest)
+    with usage_errors():
+        return handler(state, rest)

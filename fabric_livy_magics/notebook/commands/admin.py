@@ -11,18 +11,10 @@ from IPython.core.magic_arguments import argument, magic_arguments
 
 from fabric_livy_magics.notebook.commands.parsing import parse, set_prog, usage_of
 from fabric_livy_magics.notebook.commands.state import NotebookState
-from fabric_livy_magics.livy.settings import mask
+from fabric_livy_magics.livy.settings import mask, set_settings
 
-__all__ = ["ENV_VARS", "PARSERS", "config", "help_text", "login"]
+__all__ = ["PARSERS", "config", "help_text", "login"]
 
-#: Environment variables the magics read (shown by ``%livy config``).
-ENV_VARS = (
-    "FABRIC_LIVY_URL", "LIVY_URL", "FABRIC_LIVY_CONNECTION_STRING", "FABRIC_WORKSPACE_ID",
-    "FABRIC_LAKEHOUSE_ID", "FABRIC_ENVIRONMENT_ID", "FABRIC_LIVY_AUTH_METHOD", "FABRIC_LIVY_KIND",
-    "FABRIC_LIVY_MAXROWS", "FABRIC_LIVY_STATEMENT_TIMEOUT", "FABRIC_LIVY_START_TIMEOUT",
-    "FABRIC_LIVY_KEEPALIVE_INTERVAL", "FABRIC_LIVY_AUTO_LOCAL", "AZURE_TENANT_ID",
-    "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "FABRIC_ACCESS_TOKEN",
-)
 
 
 @set_prog("%livy config")
@@ -73,10 +65,9 @@ def config(state: NotebookState, line: str) -> None:
             lines.append(f"  {field.name:<24}{value!r}")
     session = state.session
     lines.append(f"Session                   {session.session_id if session and session.started else '-'}")
-    lines.append("Environment:")
-    for name in ENV_VARS:
-        if os.environ.get(name):
-            lines.append(f"  {name:<32}{mask(name, os.environ[name])}")
+    environment = set_settings()
+    lines.append("Environment:" if environment else "Environment: (no FABRIC_*/AZURE_* setting is set)")
+    lines.extend(f"  {name:<34}{value}" for name, value in environment)
     print("\n".join(lines))
 
 
@@ -133,36 +124,32 @@ def _apply_sign_in(state: NotebookState, result: Any) -> None:
         state.set_target(make_target(state, state.target.endpoint, None), options)  # type: ignore[arg-type]
 
 
-_OVERVIEW = """\
-%livy connect ...      choose the target (Livy URL, Fabric lakehouse, local server) and options
+_CELL_MAGICS = """\
 %%livy [-l LANG] [-o NAME] [-n N] [-q] [--timeout S]
                        run the cell remotely (LANG: pyspark, sql, spark, sparkr)
 %%livy_sql [-o NAME] [-n N] [-q] [--timeout S]
                        run Spark SQL, shown as a table
-%livy info             session id, state, application id, Spark UI link, elapsed time
-%livy status           the session's state in one line
-%livy logs [-n N]      the last N lines of the session log
-%livy sessions         the server's sessions as a table
-%livy attach ID        use an existing session (kept at shutdown)
-%livy restart          delete the session and start a new one
-%livy stop             delete the session (the next cell starts a new one)
-%livy cancel           cancel the running statement
-%livy send NAME [--as REMOTE]
-                       send a pandas DataFrame to the session as a Spark DataFrame
-%livy config           the effective configuration (secrets masked)
-%livy login            sign in to Microsoft Fabric
-%livy help             this list
+%%local                run the cell in this notebook's own Python"""
 
+_DEFAULT_TARGET = """\
 Without `%livy connect`, the first cell uses FABRIC_LIVY_CONNECTION_STRING or
 FABRIC_WORKSPACE_ID + FABRIC_LAKEHOUSE_ID (Fabric), else FABRIC_LIVY_URL / LIVY_URL (Livy), else
-the embedded local server. More: `%livy?` and `%%livy_sql?`.
-"""
+the embedded local server. More: `%livy?` and `%%livy_sql?`."""
+
+
+def _summary(func: Callable[..., Any]) -> str:
+    """The first sentence of a subcommand's own description (its docstring)."""
+    text = (func.parser.description or "").strip()  # type: ignore[attr-defined]
+    first = text.splitlines()[0] if text else ""
+    return first.split(" Example::")[0].rstrip(":")
 
 
 def help_text(parsers: dict[str, Callable[..., Any]]) -> str:
-    """The overview plus each subcommand's usage line."""
+    """The cell magics, then one line per ``%livy`` subcommand and its usage, all from the
+    command table: a command added there is listed here without another edit."""
+    listing = [f"%livy {name:<15}{_summary(func)}" for name, func in parsers.items()]
     usages = "\n".join(usage_of(func) for func in parsers.values())
-    return _OVERVIEW + "\nOptions:\n" + usages
+    return "\n".join([_CELL_MAGICS, *listing, "", _DEFAULT_TARGET, "", "Options:", usages])
 
 
 def help_(state: NotebookState, line: str, parsers: dict[str, Callable[..., Any]]) -> None:

@@ -14,6 +14,8 @@ from typing import Any
 from IPython.core.error import UsageError
 from IPython.core.magic_arguments import argument, magic_arguments
 
+from fabric_livy_magics.livy.batches import BATCH_LOG_LINES, BATCH_TAIL_LINES
+from fabric_livy_magics.livy.targets import parse_pairs
 from fabric_livy_magics.notebook.commands.connect import parse_conf
 from fabric_livy_magics.notebook.commands.parsing import parse, set_prog
 from fabric_livy_magics.notebook.commands.state import NotebookState
@@ -39,9 +41,11 @@ _BATCH_ID = argument("batch_id", metavar="ID", help="Batch id, as listed by %%li
 @argument("--py-files", nargs="*", default=[], metavar="FILE", help="Extra Python files for the job.")
 @argument("--target-lakehouse", metavar="ID", help="Fabric: default lakehouse of the job.")
 @argument("--environment", metavar="ID", help="Fabric: Environment to run the job in.")
+@argument("--tag", metavar="KEY=VALUE", action="append", default=[], help="Fabric tag; repeatable.")
 @argument("--wait", action="store_true", help="Wait until it ends; show the outcome and the log's end.")
 @argument("--timeout", type=float, metavar="S", help="With --wait: stop waiting after S seconds.")
-@argument("-n", "--lines", type=int, default=20, metavar="N", help="Log lines shown at the end (default 20).")
+@argument("-n", "--lines", type=int, default=BATCH_TAIL_LINES, metavar="N",
+          help=f"Log lines shown at the end (default {BATCH_TAIL_LINES}).")
 def _submit(line: str) -> None:
     """Run a file as a Spark batch job. Example::
 
@@ -59,7 +63,8 @@ def _status(line: str) -> None:
 @set_prog("%livy batch logs")
 @magic_arguments()
 @_BATCH_ID
-@argument("-n", "--lines", type=int, default=50, metavar="N", help="How many last lines (default 50).")
+@argument("-n", "--lines", type=int, default=BATCH_LOG_LINES, metavar="N",
+          help=f"How many last lines (default {BATCH_LOG_LINES}).")
 def _logs(line: str) -> None:
     """Show the last lines of the batch's log (driver output and Spark's log)."""
 
@@ -97,10 +102,7 @@ def _batch_client(state: NotebookState) -> Iterator[Any]:
 def _batch_id(batches: Any, text: str) -> Any:
     from fabric_livy_magics.livy.batches import parse_batch_id
 
-    try:
-        return parse_batch_id(batches.endpoint, text)
-    except ConfigurationError as exc:
-        raise UsageError(str(exc)) from None
+    return parse_batch_id(batches.endpoint, text)
 
 
 def batch(state: NotebookState, line: str) -> Any:
@@ -121,13 +123,10 @@ def submit(state: NotebookState, line: str) -> None:
         raise UsageError(f"-n takes a number of lines >= 0; got {args.lines}.")
     conf = parse_conf(args.conf)
     with _batch_client(state) as batches:
-        try:
-            body = dict(args=script_args, conf=conf, name=args.name, class_name=args.class_name,
-                        py_files=args.py_files, target_lakehouse=args.target_lakehouse,
-                        environment_id=args.environment)
-            created = batches.create_batch(args.path, **body)
-        except ConfigurationError as exc:
-            raise UsageError(str(exc)) from None
+        created = batches.create_batch(
+            args.path, args=script_args, conf=conf, name=args.name, class_name=args.class_name,
+            py_files=args.py_files, target_lakehouse=args.target_lakehouse,
+            environment_id=args.environment, tags=parse_pairs(args.tag, "--tag") or None)
         print(f"Submitted batch {created.id} ({created.phase}).")
         if not args.wait:
             print(f"See `%livy batch status {created.id}`; `%livy batch logs {created.id}` for its log.")

@@ -13,6 +13,7 @@ from typing import Any
 
 from IPython.core.error import UsageError
 
+from fabric_livy_magics.notebook.commands.parsing import usage_errors
 from fabric_livy_magics.notebook.commands.state import NotebookState
 from fabric_livy_magics.livy.targets import KINDS
 from fabric_livy_magics.errors import ConfigurationError, StatementCancelled
@@ -48,10 +49,8 @@ class CellRequest:
         if self.output is not None:
             from fabric_livy_magics.transfer.models import validate_name
 
-            try:
+            with usage_errors():
                 validate_name(self.output, what="-o name")
-            except ConfigurationError as exc:
-                raise UsageError(str(exc)) from None
         if self.maxrows is not None and self.maxrows < -1:
             raise UsageError(f"-n takes a row count, or -1 for all rows; got {self.maxrows}.")
         if self.timeout is not None and self.timeout <= 0:
@@ -132,14 +131,16 @@ def show_items(items: Sequence[DisplayItem]) -> None:
                 print(item.text)
 
 
+#: The name IPython registers ``notebook.magics.LivyMagics`` under (no import: magics imports us).
+MAGICS_CLASS = "LivyMagics"
+
+
 def state_of(shell: Any) -> NotebookState:
     """The notebook state of a shell with the extension loaded (loads it if needed)."""
-    from fabric_livy_magics.notebook.magics import LivyMagics
-
-    magics = shell.magics_manager.registry.get(LivyMagics.__name__)
+    magics = shell.magics_manager.registry.get(MAGICS_CLASS)
     if magics is None:
         shell.run_line_magic("load_ext", "fabric_livy_magics")
-        magics = shell.magics_manager.registry[LivyMagics.__name__]
+        magics = shell.magics_manager.registry[MAGICS_CLASS]
     return magics.state
 
 

@@ -6,32 +6,31 @@ which starts the embedded server if none is running.
 
 from __future__ import annotations
 
-import os
 import re
 from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic_arguments import argument, magic_arguments
 
-from fabric_livy_magics.notebook.commands.parsing import parse, set_prog
-from fabric_livy_magics.notebook.commands.state import NotebookState
-from fabric_livy_magics.livy.settings import looks_secret
-from fabric_livy_magics.livy.targets import KINDS, SessionOptions, Target
-from fabric_livy_magics.livy.endpoints import (
-    Endpoint,
-    FabricEndpoint,
-    LivyEndpoint,
-    endpoint_from_url,
-)
 from fabric_livy_magics.errors import ConfigurationError
+from fabric_livy_magics.livy.endpoints import Endpoint, FabricEndpoint, LivyEndpoint
+from fabric_livy_magics.livy.targets import (
+    KINDS,
+    SessionOptions,
+    Target,
+    build_target,
+    configured_endpoint,
+    endpoint_from_options,
+    parse_pairs,
+)
+from fabric_livy_magics.notebook.commands.parsing import parse, set_prog, usage_errors
+from fabric_livy_magics.notebook.commands.state import NotebookState
 
 if TYPE_CHECKING:
     from fabric_livy_magics.auth.settings import ConnectionSettings
 
 __all__ = ["connect", "connect_parser_func", "default_target", "fabric_endpoint", "local_target",
-           "parse_auth_method", "token_source_for"]
-
-URL_ENV_VARS = ("FABRIC_LIVY_URL", "LIVY_URL")
+           "make_target", "parse_auth_method", "parse_conf", "refuse_inline_secrets"]
 
 
 @set_prog("%livy connect")
@@ -70,11 +69,10 @@ def connect_parser_func(line: str) -> None:
 def connect(state: NotebookState, line: str) -> str:
     """Parse ``%livy connect`` options, validate them all, then switch the notebook's target."""
     args = parse(connect_parser_func, line)
-    chosen = [name for name, given in (("--url", args.url), ("--workspace/--lakehouse",
-              args.workspace or args.lakehouse), ("--connection-string", args.connection_string),
-              ("--local", args.local)) if given]
-    if len(chosen) > 1:
-        raise UsageError(f"Give one target, not {' and '.join(chosen)}.")
+    if args.local and (args.url or args.workspace or args.lakehouse or args.connection_string):
+        named = [n for n, v in (("--url", args.url), ("--workspace/--lakehouse", args.workspace or args.lakehouse),
+                                ("--connection-string", args.connection_string)) if v]
+        raise UsageError(f"Give one target, not {' and '.join(named)} and --local.")
     if args.tag and not args.high_concurrency:
         raise UsageError("--tag needs --high-concurrency.")
     conf = parse_conf(args.conf)
@@ -84,26 +82,15 @@ def connect(state: NotebookState, line: str) -> str:
         kind=args.kind or settings.default_kind, name=args.name, conf=conf,
         environment_id=args.environment, high_concurrency=args.high_concurrency, tag=args.tag,
         keep=args.keep)
-    try:
-        if args.url:
-            endpoint: Endpoint = endpoint_from_url(args.url)
-        elif args.connection_string:
-            endpoint = FabricEndpoint.from_connection_string(args.connection_string)
-        elif args.workspace or args.lakehouse:
-            if not (args.workspace and args.lakehouse):
-                raise UsageError("Give both --workspace and --lakehouse (or --connection-string).")
-            endpoint = FabricEndpoint(args.workspace, args.lakehouse)
-        elif args.local:
-            target = local_target(state, method)
-            _check_options(target, options)
-            state.set_target(target, options)
-            return f"Connected to {target.description}. {_lazy_note(options)}"
-        else:
-            target, _ = default_target(state, method=method)
-            endpoint = target.endpoint
-    except ConfigurationError as exc:
-        raise UsageError(str(exc)) from None
-    target = make_target(state, endpoint, method)
+    with usage_errors():
+        endpoint = endpoint_from_options(url=args.url, connection_string=args.connection_string,
+                                         workspace=args.workspace, lakehouse=args.lakehouse)
+    if args.local:
+        target = local_target(state, method)
+    elif endpoint is not None:
+        target = make_target(state, endpoint, method)
+    else:
+        target, _ = default_target(state, method=method)
     _check_options(target, options)
     state.set_target(target, options)
     return f"Connected to {target.description}. {_lazy_note(options)}"
@@ -124,18 +111,8 @@ def _check_options(target: Target, options: SessionOptions) -> None:
 
 def parse_conf(pairs: list[str]) -> dict[str, str]:
     """``["k=v", ...]`` -> dict; a secret-looking key is refused (it would be saved in the notebook)."""
-    conf: dict[str, str] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        key = key.strip()
-        if not sep or not key:
-            raise UsageError(f"--conf takes KEY=VALUE, got {pair!r}.")
-        if looks_secret(key):
-            raise UsageError(
-                f"Refusing --conf {key}=...: it looks like a secret, and magic options are saved in "
-                "the notebook. Put it in a Fabric Environment or the server's configuration.")
-        conf[key] = value.strip()
-    return conf
+    with usage_errors():
+        return parse_pairs(pairs, "--conf", refuse_secrets=True)
 
 
 def parse_auth_method(name: str | None) -> str | None:
@@ -144,55 +121,14 @@ def parse_auth_method(name: str | None) -> str | None:
         return None
     from fabric_livy_magics.auth.settings import normalize_method
 
-    try:
+    with usage_errors():
         return normalize_method(name)
-    except ConfigurationError as exc:
-        raise UsageError(str(exc)) from None
 
 
 def make_target(state: NotebookState, endpoint: Endpoint, method: str | None,
                 local_server: Any = None) -> Target:
-    """A Target with its token source: explicit method > ``%livy login`` > defaults per endpoint."""
-    where = ("Fabric lakehouse " + endpoint.lakehouse_id if isinstance(endpoint, FabricEndpoint)
-             else "Livy server")
-    description = f"{where} at {endpoint.root}"
-    if local_server is not None:
-        description = f"the local server at {endpoint.root}"
-    chosen, provider = token_source_for(state, endpoint, method, local_server)
-    return Target(endpoint=endpoint, description=description, auth_method=chosen,
-                  token_provider=provider, local_server=local_server)
-
-
-def token_source_for(state: NotebookState, endpoint: Endpoint, method: str | None,
-                     local_server: Any = None) -> tuple[str | None, Any]:
-    """(method name, token source) for an endpoint.
-
-    * ``--auth METHOD`` wins (``none``: no header);
-    * a local server started with a token: that token;
-    * after ``%livy login``: that sign-in (a person who signed in means it, loopback or not);
-    * a loopback endpoint: no sign-in;
-    * Fabric: the configured method (FABRIC_LIVY_AUTH_METHOD / config file; default interactive);
-    * Apache Livy: FABRIC_LIVY_AUTH_METHOD if set, else no sign-in.
-    """
-    from fabric_livy_magics.auth.providers import provider_from_settings
-    from fabric_livy_magics.auth.settings import resolve_auth_settings
-
-    if method is not None:
-        settings = resolve_auth_settings({"method": method})
-        return method, provider_from_settings(settings)
-    token = getattr(local_server, "token", None)
-    if token:
-        return "local-token", (lambda: token)
-    if state.signed_in is not None:
-        return state.signed_in.method, state.signed_in.provider
-    if endpoint.is_loopback:
-        return None, None
-    if isinstance(endpoint, FabricEndpoint) or os.environ.get("FABRIC_LIVY_AUTH_METHOD"):
-        settings = resolve_auth_settings()
-        if settings.method == "none":
-            return None, None
-        return settings.method, provider_from_settings(settings)
-    return None, None
+    """A Target by the shared rules (``livy/targets.build_target``), with this notebook's sign-in."""
+    return build_target(endpoint, method, signed_in=state.signed_in, local_server=local_server)
 
 
 def local_target(state: NotebookState, method: str | None = None) -> Target:
@@ -215,27 +151,20 @@ def local_target(state: NotebookState, method: str | None = None) -> Target:
 
 
 def default_target(state: NotebookState, *, method: str | None = None) -> tuple[Target, SessionOptions]:
-    """What a first ``%%livy`` uses without ``%livy connect``.
-
-    Fabric when FABRIC_LIVY_CONNECTION_STRING or FABRIC_WORKSPACE_ID + FABRIC_LAKEHOUSE_ID are
-    set (environment or config file), else FABRIC_LIVY_URL / LIVY_URL, else the embedded local
-    server (unless ``LivyMagics.auto_local`` is off)."""
-    from fabric_livy_magics.auth.settings import resolve_connection_settings
-
+    """What a first ``%%livy`` uses without ``%livy connect``: the configured endpoint
+    (``livy/targets.configured_endpoint``: Fabric, then FABRIC_LIVY_URL / LIVY_URL), else the
+    embedded local server (unless ``LivyMagics.auto_local`` is off)."""
     settings = state.settings()
-    connection = resolve_connection_settings()
-    if connection.is_complete:
-        options = SessionOptions(kind=settings.default_kind, environment_id=connection.environment_id)
-        return make_target(state, fabric_endpoint(connection), method), options
-    options = SessionOptions(kind=settings.default_kind)
-    url = next((os.environ[v] for v in URL_ENV_VARS if os.environ.get(v, "").strip()), None)
-    if url is not None:
-        return make_target(state, endpoint_from_url(url), method), options
+    configured = configured_endpoint()
+    if configured is not None:
+        endpoint, environment_id = configured
+        options = SessionOptions(kind=settings.default_kind, environment_id=environment_id)
+        return make_target(state, endpoint, method), options
     if not settings.auto_local:
         raise ConfigurationError(
             "No Livy endpoint is configured. Run `%livy connect --url URL` (Livy), "
             "`%livy connect --connection-string S` (Fabric) or `%livy connect --local`.")
-    return local_target(state, method), options
+    return local_target(state, method), SessionOptions(kind=settings.default_kind)
 
 
 def fabric_endpoint(connection: ConnectionSettings) -> FabricEndpoint:

@@ -35,12 +35,9 @@ def send(state: NotebookState, line: str) -> None:
     from fabric_livy_magics.transfer.encode import pandas_to_arrow
     from fabric_livy_magics.transfer.models import validate_send_name
 
-    try:  # everything checkable locally, before the session starts
-        validate_send_name(remote)
-        pandas_to_arrow(frame)
-    except ConfigurationError as exc:
-        raise UsageError(str(exc)) from None
+    validate_send_name(remote)  # everything checkable locally, before the session starts
+    table = pandas_to_arrow(frame)
     session = state.get_session()
-    result = send_dataframe(session.run_text, frame, remote)
+    result = send_dataframe(session.run_text, frame, remote, table=table)
     print(f"Sent {args.name} as remote DataFrame {result.remote_name}: {result.rows:,} rows, "
           f"{result.bytes_transferred:,} characters.")

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
+from IPython.core.error import UsageError
 from IPython.core.magic_arguments import parse_argstring
 
-__all__ = ["parse", "set_prog", "usage_of"]
+from fabric_livy_magics.errors import ConfigurationError
+
+__all__ = ["parse", "set_prog", "usage_errors", "usage_of"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -28,8 +32,22 @@ def set_prog(prog: str) -> Callable[[F], F]:
 
 
 def parse(func: Callable[..., Any], line: str) -> argparse.Namespace:
-    """Parse ``line`` with ``func``'s parser; bad options raise IPython's UsageError (one line)."""
-    return parse_argstring(func, line)
+    """Parse ``line`` with ``func``'s parser; bad options raise IPython's UsageError (one line),
+    unbalanced quotes included (shlex's ValueError)."""
+    try:
+        return parse_argstring(func, line)
+    except ValueError as exc:
+        raise UsageError(f"Could not read the options ({exc}): check the quotes.") from None
+
+
+@contextmanager
+def usage_errors() -> Iterator[None]:
+    """A ConfigurationError (a bad option or setting, found before any remote call) shown as
+    IPython's UsageError: the one place the notebook layer makes that translation."""
+    try:
+        yield
+    except ConfigurationError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def usage_of(func: Callable[..., Any]) -> str:

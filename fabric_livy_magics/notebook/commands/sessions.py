@@ -158,10 +158,7 @@ def sessions(state: NotebookState, line: str) -> None:
 def attach(state: NotebookState, line: str) -> None:
     args = parse(_attach, line)
     session = state.get_session()
-    try:
-        parsed = session.client.endpoint.parse_session_id(args.session_id)
-    except ConfigurationError as exc:
-        raise UsageError(str(exc)) from None
+    parsed = session.client.endpoint.parse_session_id(args.session_id)
     if session.started and session.session_id != parsed:
         session.stop(force=False)
     attached = session.attach(parsed)

@@ -22,9 +22,12 @@ log = logging.getLogger(__name__)
 class NotebookState:
     """Per-shell state. ``settings()`` returns the current trait values as a frozen snapshot."""
 
-    def __init__(self, shell: Any, settings: Callable[[], MagicSettings]) -> None:
+    def __init__(self, shell: Any, settings: Callable[[], MagicSettings],
+                 default_target: Callable[[NotebookState], tuple[Target, SessionOptions]]) -> None:
         self.shell = shell
         self.settings = settings
+        #: Where cells run when nobody connected (``commands/connect.default_target``).
+        self._default_target = default_target
         self.target: Target | None = None
         self.options: SessionOptions | None = None
         self.session: ManagedSession | None = None
@@ -41,9 +44,7 @@ class NotebookState:
     def ensure_target(self) -> tuple[Target, SessionOptions]:
         """The connected target, or the configured default (env vars, else the local server)."""
         if self.target is None or self.options is None:
-            from fabric_livy_magics.notebook.commands.connect import default_target
-
-            target, options = default_target(self)
+            target, options = self._default_target(self)
             self.target, self.options = target, options
         return self.target, self.options
 

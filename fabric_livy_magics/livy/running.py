@@ -1,0 +1,123 @@
+"""Running a statement: the one wait, the one "did the session die?" check, the one Ctrl-C rule.
+
+``LivyClient.wait_for_statement``/``run_statement`` and the managed session of ``lifecycle.py``
+both run here, so a statement is waited for, diagnosed and cancelled the same way everywhere.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from typing import Protocol
+
+from fabric_livy_magics.errors import (
+    LivyError,
+    LivyTimeout,
+    SessionDead,
+    SessionNotFound,
+    StatementCancelled,
+    StatementNotFound,
+)
+from fabric_livy_magics.livy.models import Session, SessionId, Statement, StatementTarget
+from fabric_livy_magics.livy.polling import Deadline, PollPolicy, poll_until
+from fabric_livy_magics.livy.starting import start_failure
+
+__all__ = ["CANCEL_WAIT_SECONDS", "cancel_after_interrupt", "check_session_alive", "wait_for_statement"]
+
+log = logging.getLogger(__name__)
+
+
+class LivyClient(Protocol):
+    """The calls of ``client.LivyClient`` a running statement needs (no import: the client uses us)."""
+
+    statement_poll: PollPolicy
+
+    def get_session(self, session_id: SessionId) -> Session: ...
+    def get_statement(self, session: StatementTarget, statement_id: int) -> Statement: ...
+    def cancel_statement(self, session: StatementTarget, statement_id: int) -> str: ...
+
+#: After asking the server to cancel, how long to wait for it to say so before raising anyway.
+CANCEL_WAIT_SECONDS = 10.0
+#: A failure without a traceback may be the session dying: give the server this long to notice.
+_SETTLE_DELAYS = (0.25, 0.5, 1.0)
+
+
+def wait_for_statement(
+    client: LivyClient,
+    target: StatementTarget,
+    statement_id: int,
+    *,
+    intervals: Iterator[float],
+    timeout: float | None,
+    on_poll: Callable[[Statement], None] | None = None,
+    on_change: Callable[[Statement], None] | None = None,
+    timeout_hint: str = "It keeps running; cancel it or wait again.",
+    gone_hint: str = "Start a new session.",
+) -> Statement:
+    """Poll until the statement is available, failed or cancelled, and return it.
+
+    ``on_poll`` sees every snapshot, ``on_change`` those whose state or progress changed. A
+    statement that vanished is explained by its session, when that is gone (SessionDead)."""
+
+    def fetch() -> Statement:
+        try:
+            return client.get_statement(target, statement_id)
+        except StatementNotFound:
+            check_session_alive(client, target, hint=gone_hint)
+            raise
+
+    def finished(statement: Statement) -> bool:
+        if on_poll is not None:
+            on_poll(statement)
+        return statement.is_finished
+
+    return poll_until(
+        fetch, done=finished, intervals=intervals, timeout=timeout,
+        change_key=lambda statement: (statement.state, statement.progress), on_change=on_change,
+        timed_out=lambda statement: LivyTimeout(
+            f"Statement {statement_id} in session {target} was still {statement.state} after "
+            f"{timeout:g} s. {timeout_hint}"))
+
+
+def check_session_alive(client: LivyClient, target: StatementTarget, *, settle: bool = False,
+                        hint: str = "Start a new session.") -> None:
+    """Raise SessionDead if the server says the session behind ``target`` has ended.
+
+    ``settle``: a failure came without a traceback (the server's doing, not the user's code), so
+    give a dying process a moment to show before concluding the session is alive. Errors of the
+    check itself say nothing and are ignored (the caller's own error stands)."""
+    if target.is_repl:
+        return
+    try:
+        session = client.get_session(target.session_id)
+        for delay in (_SETTLE_DELAYS if settle else ()):
+            if session.has_failed:
+                break
+            time.sleep(delay)
+            session = client.get_session(target.session_id)
+    except SessionNotFound:
+        raise SessionDead(f"Session {target.session_id} is gone from the server. {hint}",
+                          session_id=target.session_id, state="gone") from None
+    except LivyError:
+        return
+    if session.has_failed:  # one line: the reason, not the log (``%livy logs`` shows that)
+        failure = start_failure(session, hint=hint, log=())
+        raise SessionDead(str(failure), session_id=session.id, state=str(session.state))
+
+
+def cancel_after_interrupt(client: LivyClient, target: StatementTarget, statement_id: int, *,
+                           wait: float = CANCEL_WAIT_SECONDS) -> StatementCancelled:
+    """Ctrl-C during a statement: cancel it on the server, wait up to ``wait`` seconds for the
+    server to say so, and return the StatementCancelled to raise. Never raises itself."""
+    try:
+        client.cancel_statement(target, statement_id)
+        deadline = Deadline(wait)
+        intervals = client.statement_poll.intervals()
+        while not deadline.expired:
+            if client.get_statement(target, statement_id).is_finished:
+                break
+            deadline.sleep(next(intervals))
+    except LivyError as exc:
+        log.warning("Could not cancel statement %s: %s", statement_id, exc)
+    return StatementCancelled(f"Statement {statement_id} was interrupted and cancelled on the server.")
