@@ -53,9 +53,10 @@ def test_start_reports_each_phase_in_order_and_ends_idle(managed: Any) -> None:
     phases = [state for label, state in seen if label == "Starting Spark session"]
     assert phases, "the start display saw no update"
     distinct = [p for i, p in enumerate(phases) if i == 0 or phases[i - 1] != p]
-    assert distinct[-1] == "idle"
-    assert "starting Spark" in distinct  # the local server's starting phase, in words
-    assert distinct.index("starting Spark") < distinct.index("idle")
+    assert distinct[-1] == "idle" and len(distinct) >= 2, distinct
+    # Fabric's acquisition phase, in words, before the session is idle (the local server passes
+    # through acquiringSession while its Spark process starts).
+    assert distinct[0] in {"queued (waiting for capacity)", "acquiring a Spark session", "starting Spark"}, distinct
     assert len(distinct) == len(set(distinct)), f"a phase came back: {distinct}"
     assert session.client.get_session(target.session_id).state is SessionState.IDLE
 
@@ -88,7 +89,7 @@ def test_cancel_command_stops_the_running_statement(managed: Any) -> None:
     target = session.ensure()
     finished: list[Any] = []
     runner = threading.Thread(target=lambda: finished.append(
-        session.run("spark.range(10**12).selectExpr('max(id)').collect()", quiet=True)))
+        session.run("import time\nfor _ in range(600):\n    time.sleep(0.1)", quiet=True)))
     runner.start()
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
