@@ -44,6 +44,7 @@ __all__ = [
     "BATCH_LOG_LINES",
     "BATCH_TAIL_LINES",
     "BatchClient",
+    "BatchOptions",
     "BatchFailed",
     "BatchNotFound",
     "BATCH_POLL",
@@ -94,6 +95,21 @@ def resolve_batch_file(path: str, endpoint: Endpoint) -> str:
     return str(local.resolve())
 
 
+class BatchOptions(ResourceOptions, total=False):
+    """What a batch takes besides the Spark settings of :class:`SparkResources`."""
+
+    class_name: str | None
+    args: Sequence[str]
+    jars: Sequence[str]
+    py_files: Sequence[str]
+    files: Sequence[str]
+    archives: Sequence[str]
+    target_lakehouse: str | None
+
+
+_JOB_FIELDS = ("class_name", "args", "jars", "py_files", "files", "archives", "target_lakehouse")
+
+
 class BatchClient:
     """Typed batch calls over a :class:`LivyClient` (its session, auth, timeouts and retries).
 
@@ -118,53 +134,30 @@ class BatchClient:
 
     # --- create --------------------------------------------------------------------------
 
-    def batch_body(
-        self,
-        file: str,
-        resources: SparkResources | None = None,
-        *,
-        class_name: str | None = None,
-        args: Sequence[str] = (),
-        jars: Sequence[str] = (),
-        py_files: Sequence[str] = (),
-        files: Sequence[str] = (),
-        archives: Sequence[str] = (),
-        target_lakehouse: str | None = None,
-        **options: Unpack[ResourceOptions],
-    ) -> dict[str, Any]:
-        """The request body, checked; no I/O except looking at a local ``file``. The Spark
-        settings are ``resources`` and/or the keyword ``options`` of :class:`SparkResources`."""
+    def batch_body(self, file: str, resources: SparkResources | None = None,
+                   **options: Unpack[BatchOptions]) -> dict[str, Any]:
+        """The request body, checked; no I/O except looking at a local ``file``. The job's own
+        fields are those of :class:`BatchOptions`; the Spark settings are ``resources`` and/or
+        the keyword options of :class:`SparkResources`."""
+        job = {key: options.pop(key) for key in _JOB_FIELDS if key in options}  # type: ignore[misc]
         spark = SparkResources.of(resources, **options)
         body: dict[str, Any] = {"file": resolve_batch_file(file, self.endpoint)}
-        if class_name is not None:
-            body["className"] = class_name
-        for key, values in (("args", args), ("jars", jars), ("pyFiles", py_files),
-                            ("files", files), ("archives", archives)):
-            if values:
-                body[key] = [str(v) for v in values]
-        also = {TARGET_LAKEHOUSE_CONF_KEY: str(target_lakehouse)} if target_lakehouse else None
+        if job.get("class_name") is not None:
+            body["className"] = job["class_name"]
+        for key, field in (("args", "args"), ("jars", "jars"), ("pyFiles", "py_files"),
+                           ("files", "files"), ("archives", "archives")):
+            if job.get(field):
+                body[key] = [str(v) for v in job[field]]
+        lakehouse = job.get("target_lakehouse")
+        also = {TARGET_LAKEHOUSE_CONF_KEY: str(lakehouse)} if lakehouse else None
         body.update(spark.request_fields(self.endpoint, "batches", also_conf=also))
         return body
 
-    def create_batch(
-        self,
-        file: str,
-        resources: SparkResources | None = None,
-        *,
-        class_name: str | None = None,
-        args: Sequence[str] = (),
-        jars: Sequence[str] = (),
-        py_files: Sequence[str] = (),
-        files: Sequence[str] = (),
-        archives: Sequence[str] = (),
-        target_lakehouse: str | None = None,
-        **options: Unpack[ResourceOptions],
-    ) -> Batch:
+    def create_batch(self, file: str, resources: SparkResources | None = None,
+                     **options: Unpack[BatchOptions]) -> Batch:
         """Submit a batch job (Livy 201 / Fabric 202); it runs asynchronously: follow with
         :meth:`wait_for_batch`. Arguments are those of :meth:`batch_body`."""
-        body = self.batch_body(file, resources, class_name=class_name, args=args, jars=jars,
-                               py_files=py_files, files=files, archives=archives,
-                               target_lakehouse=target_lakehouse, **options)
+        body = self.batch_body(file, resources, **options)
         url = self.endpoint.batches_url()
         what = f"submit batch {Path(str(body['file'])).name}"
         data = self.client.http.post_refusable(

@@ -175,10 +175,12 @@ class LivyEndpoint(Endpoint):
 
     def parse_id(self, value: SessionId, what: str) -> SessionId:
         text = str(value).strip()
-        if isinstance(value, bool) or not text.isdigit():
+        # ASCII digits only ("²" passes str.isdigit), and no more than a Java long holds.
+        if isinstance(value, bool) or not re.fullmatch(r"[0-9]{1,18}", text):
             listing = "batches" if what == "batch" else f"{what}s"
+            shown = text if len(text) <= 40 else text[:40] + "..."
             raise ConfigurationError(
-                f"Livy {what} ids are whole numbers; got {value!r}. List {listing} to find the id."
+                f"Livy {what} ids are whole numbers; got {shown!r}. List {listing} to find the id."
             )
         return int(text)
 

@@ -18,7 +18,8 @@ from traitlets import Bool, Float, Int, Unicode, default
 
 from fabric_livy_magics.notebook.commands import dispatch
 from fabric_livy_magics.notebook.commands.cell import CellRequest, run_cell
-from fabric_livy_magics.notebook.commands.connect import default_target, refuse_inline_secrets
+from fabric_livy_magics.notebook.commands.connect import default_target
+from fabric_livy_magics.notebook.commands.parsing import parse, refuse_inline_secrets
 from fabric_livy_magics.notebook.commands.state import NotebookState
 from fabric_livy_magics.livy.settings import env_bool, env_float, env_int
 from fabric_livy_magics.livy.targets import KINDS
@@ -127,7 +128,7 @@ class LivyMagics(Magics):
         refuse_inline_secrets(line)
         if cell is None:
             return dispatch(self.state, line)
-        args = parse_argstring(self.livy, line)
+        args = parse(self.livy, line)
         run_cell(self.state, CellRequest(code=cell, language=args.language, output=args.output,
                                          maxrows=args.maxrows, quiet=args.quiet,
                                          timeout=args.timeout))
@@ -148,7 +149,7 @@ class LivyMagics(Magics):
             select * from sales order by amount desc limit 10
         """
         refuse_inline_secrets(line)
-        args = parse_argstring(self.livy_sql, line)
+        args = parse(self.livy_sql, line)
         run_cell(self.state, CellRequest(code=cell, language="sql", output=args.output,
                                          maxrows=args.maxrows, quiet=args.quiet,
                                          timeout=args.timeout))

@@ -7,6 +7,9 @@ here once so the two dialects are handled the same way everywhere.
 
 from __future__ import annotations
 
+import math
+import re
+
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence, Union
 
@@ -58,7 +61,8 @@ def session_id(value: Any) -> SessionId:
         return value
     if isinstance(value, str) and value.strip():
         text = value.strip()
-        return int(text) if text.isdigit() else text
+        # ASCII digits only: "²" passes str.isdigit but int() refuses it; long ones stay text.
+        return int(text) if re.fullmatch(r"[0-9]{1,18}", text) else text
     raise TypeError(f"not an id: {value!r}")
 
 
@@ -75,12 +79,24 @@ def opt_str(value: Any) -> str | None:
 
 
 def opt_int(value: Any) -> int | None:
+    """An optional whole number; anything else (text, NaN, Infinity, bools) is None."""
     if isinstance(value, bool) or value is None:
         return None
     try:
         return int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: int(float("inf"))
         return None
+
+
+def opt_fraction(value: Any) -> float | None:
+    """Livy's ``progress``: a finite number, clamped to 0..1; anything else is unknown (None)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:  # an int of hundreds of digits
+        return None
+    return min(max(number, 0.0), 1.0) if math.isfinite(number) else None
 
 
 def str_list(value: Any) -> tuple[str, ...]:

@@ -89,7 +89,7 @@ class Statement:
             else StatementState.UNKNOWN,
             code=p.opt_str(data.get("code")),
             output=StatementOutput.from_json(output, url) if isinstance(output, dict) else None,
-            progress=float(progress) if isinstance(progress, (int, float)) else None,
+            progress=p.opt_fraction(progress),
             started=p.opt_int(data.get("started")) or None,
             completed=p.opt_int(data.get("completed")) or None,
             source_id=p.opt_str(data.get("sourceId")),

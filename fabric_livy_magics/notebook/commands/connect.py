@@ -6,7 +6,6 @@ which starts the embedded server if none is running.
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
@@ -30,7 +29,7 @@ if TYPE_CHECKING:
     from fabric_livy_magics.auth.settings import ConnectionSettings
 
 __all__ = ["connect", "connect_parser_func", "default_target", "fabric_endpoint", "local_target",
-           "make_target", "parse_auth_method", "parse_conf", "refuse_inline_secrets"]
+           "make_target", "parse_auth_method", "parse_conf"]
 
 
 @set_prog("%livy connect")
@@ -172,20 +171,3 @@ def fabric_endpoint(connection: ConnectionSettings) -> FabricEndpoint:
     if connection.connection_string:
         return FabricEndpoint.from_connection_string(connection.connection_string)
     return FabricEndpoint(str(connection.workspace_id), str(connection.lakehouse_id))
-
-
-_SECRET_OPTION = re.compile(r"(?:^|\s)--?(?:[\w-]*(?:secret|password|passwd|token|api-?key)[\w-]*)(?=[\s=]|$)",
-                            re.IGNORECASE)
-_URL_USERINFO = re.compile(r"https?://[^/\s:@]+:[^/\s@]+@", re.IGNORECASE)
-_URL_SECRET_QUERY = re.compile(r"[?&](?:[\w-]*(?:token|secret|sig|password|key)[\w-]*)=", re.IGNORECASE)
-
-
-def refuse_inline_secrets(line: str) -> None:
-    """Raise UsageError when a magic line carries a secret: notebooks are saved and shared."""
-    how = ("Secrets are not accepted as magic options: they would be saved in the notebook and its "
-           "history. Use `%livy login` (the form keeps nothing), or set AZURE_CLIENT_SECRET / "
-           "FABRIC_ACCESS_TOKEN in the environment.")
-    if _SECRET_OPTION.search(line):
-        raise UsageError(f"Refused: {how}")
-    if _URL_USERINFO.search(line) or _URL_SECRET_QUERY.search(line):
-        raise UsageError(f"Refused: the URL carries credentials. {how}")

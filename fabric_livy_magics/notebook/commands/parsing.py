@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -12,7 +13,7 @@ from IPython.core.magic_arguments import parse_argstring
 
 from fabric_livy_magics.errors import ConfigurationError
 
-__all__ = ["parse", "set_prog", "usage_errors", "usage_of"]
+__all__ = ["parse", "refuse_inline_secrets", "set_prog", "usage_errors", "usage_of"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -55,3 +56,20 @@ def usage_of(func: Callable[..., Any]) -> str:
     text = func.parser.format_usage()  # type: ignore[attr-defined]
     lines = [line.rstrip() for line in text.splitlines() if line.strip() and line.strip() != "::"]
     return "\n".join(lines)
+
+
+_SECRET_OPTION = re.compile(r"(?:^|\s)--?(?:[\w-]*(?:secret|password|passwd|token|api-?key)[\w-]*)(?=[\s=]|$)",
+                            re.IGNORECASE)
+_URL_USERINFO = re.compile(r"https?://[^/\s:@]+:[^/\s@]+@", re.IGNORECASE)
+_URL_SECRET_QUERY = re.compile(r"[?&](?:[\w-]*(?:token|secret|sig|password|key)[\w-]*)=", re.IGNORECASE)
+
+
+def refuse_inline_secrets(line: str) -> None:
+    """Raise UsageError when a magic line carries a secret: notebooks are saved and shared."""
+    how = ("Secrets are not accepted as magic options: they would be saved in the notebook and its "
+           "history. Use `%livy login` (the form keeps nothing), or set AZURE_CLIENT_SECRET / "
+           "FABRIC_ACCESS_TOKEN in the environment.")
+    if _SECRET_OPTION.search(line):
+        raise UsageError(f"Refused: {how}")
+    if _URL_USERINFO.search(line) or _URL_SECRET_QUERY.search(line):
+        raise UsageError(f"Refused: the URL carries credentials. {how}")
