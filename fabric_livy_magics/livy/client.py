@@ -83,7 +83,7 @@ class LivyClient:
         requested_by: str = "fabric-livy-magics",
         statement_poll: PollPolicy = STATEMENT_POLL,
         session_poll: PollPolicy = SESSION_POLL,
-        max_retry_after: float = 120.0,
+        max_retry_after: float = 60.0,
         throttle_retries: int = 5,
         submit_attempts: int = 3,
         backoff_factor: float = 0.25,

@@ -50,6 +50,11 @@ def is_loopback_url(url: str) -> bool:
 def _check_http_url(url: str, what: str) -> str:
     url = url.strip()
     parts = urlsplit(url)
+    if "@" in parts.netloc:
+        # A password in a URL ends up in messages, notebooks and Basic auth over the wire.
+        raise ConfigurationError(
+            f"The {what} carries credentials (user:password@): they would be shown and saved. "
+            "Give the URL without them and sign in with `%livy login` or --auth.")
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigurationError(
             f"{what} {url!r} is not an http(s) URL. Give the full address, e.g. "

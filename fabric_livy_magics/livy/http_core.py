@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from fabric_livy_magics.errors import LivyConnectionError, LivyHTTPError, MalformedResponse
 from fabric_livy_magics.livy.transport import (
@@ -69,6 +69,9 @@ class HttpCore:
         self.throttle_retries = throttle_retries
         self.backoff_factor = backoff_factor
         self._auth = BearerAuth(token_provider) if token_provider is not None else None
+        #: Told before each wait for a throttled or refused request (what, seconds), so a
+        #: progress line can say what is being waited for instead of going quiet.
+        self.on_wait: Callable[[str, float], None] | None = None
         self._http = build_http_session(pool_size=pool_size, backoff_factor=backoff_factor,
                                         max_retry_after=max_retry_after)
         self._http.headers.update({
@@ -173,4 +176,7 @@ class HttpCore:
         log.info("HTTP %s from %s; retrying in %.2f s", response.status_code,
                  response.url.split("?")[0], delay)
         response.close()
+        if self.on_wait is not None:
+            busy = "server busy" if response.status_code in THROTTLE_STATUSES else "server unavailable"
+            self.on_wait(f"{busy} (HTTP {response.status_code}): retrying in {delay:.0f} s", delay)
         time.sleep(delay)

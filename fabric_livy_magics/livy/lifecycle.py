@@ -287,6 +287,7 @@ class ManagedSession:
             self._busy = True
         display = self._progress(label) if not quiet else NoProgress()
         statement: Statement | None = None
+        self.client.http.on_wait = lambda text, seconds: display.update(None, text, force=True)
         try:
             try:
                 statement = self.client.create_statement(target, code, kind)
@@ -301,6 +302,7 @@ class ManagedSession:
                 raise StatementCancelled("Interrupted before the statement was submitted.") from None
             raise running.cancel_after_interrupt(self.client, target, statement.id) from None
         finally:
+            self.client.http.on_wait = None
             display.close()
             with self._lock:
                 self._busy = False

@@ -9,17 +9,18 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator
-from typing import Protocol
+from typing import Any, Protocol
 
 from fabric_livy_magics.errors import (
     LivyError,
     LivyTimeout,
+    MalformedResponse,
     SessionDead,
     SessionNotFound,
     StatementCancelled,
     StatementNotFound,
 )
-from fabric_livy_magics.livy.models import Session, SessionId, Statement, StatementTarget
+from fabric_livy_magics.livy.models import Session, SessionId, Statement, StatementState, StatementTarget
 from fabric_livy_magics.livy.polling import Deadline, PollPolicy, poll_until
 from fabric_livy_magics.livy.starting import start_failure
 
@@ -32,6 +33,7 @@ class LivyClient(Protocol):
     """The calls of ``client.LivyClient`` a running statement needs (no import: the client uses us)."""
 
     statement_poll: PollPolicy
+    endpoint: Any
 
     def get_session(self, session_id: SessionId) -> Session: ...
     def get_statement(self, session: StatementTarget, statement_id: int) -> Statement: ...
@@ -39,6 +41,8 @@ class LivyClient(Protocol):
 
 #: After asking the server to cancel, how long to wait for it to say so before raising anyway.
 CANCEL_WAIT_SECONDS = 10.0
+#: How long a statement may be answered without a known state before that is an error.
+UNKNOWN_STATE_SECONDS = 60.0
 #: A failure without a traceback may be the session dying: give the server this long to notice.
 _SETTLE_DELAYS = (0.25, 0.5, 1.0)
 
@@ -67,9 +71,21 @@ def wait_for_statement(
             check_session_alive(client, target, hint=gone_hint)
             raise
 
+    unknown_since: list[float] = []
+
     def finished(statement: Statement) -> bool:
         if on_poll is not None:
             on_poll(statement)
+        if statement.state is StatementState.UNKNOWN and statement.output is None:
+            # An answer without a state we know must not be polled forever.
+            unknown_since.append(time.monotonic())
+            if unknown_since[-1] - unknown_since[0] > UNKNOWN_STATE_SECONDS:
+                raise MalformedResponse(
+                    f"{client_url(client, target, statement_id)} kept answering statement {statement_id} "
+                    f"without a state this client knows for {UNKNOWN_STATE_SECONDS:g} s. Check that the "
+                    "URL points at a Livy or Fabric Livy API endpoint.")
+        else:
+            unknown_since.clear()
         return statement.is_finished
 
     return poll_until(
@@ -78,6 +94,10 @@ def wait_for_statement(
         timed_out=lambda statement: LivyTimeout(
             f"Statement {statement_id} in session {target} was still {statement.state} after "
             f"{timeout:g} s. {timeout_hint}"))
+
+
+def client_url(client: LivyClient, target: StatementTarget, statement_id: int) -> str:
+    return str(client.endpoint.statement_url(target, statement_id))
 
 
 def check_session_alive(client: LivyClient, target: StatementTarget, *, settle: bool = False,

@@ -6,6 +6,7 @@ a value means the same everywhere.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Mapping
@@ -14,8 +15,10 @@ from typing import Any
 
 __all__ = ["SETTINGS", "Setting", "env_bool", "env_float", "env_int", "looks_secret", "mask", "set_settings"]
 
-_SECRET_WORDS = re.compile(r"(secret|password|passwd|token|credential|sas|apikey|api_key|private)",
-                           re.IGNORECASE)
+_SECRET_WORDS = re.compile(
+    r"(secret|password|passwd|pwd|token|credential|sas|apikey|api_key|private|signature|"
+    r"account\.key|accountkey|access_?key|(?:^|[._-])key$)",
+    re.IGNORECASE)
 
 
 def looks_secret(name: str) -> bool:
@@ -31,14 +34,16 @@ def mask(name: str, value: Any) -> str:
 
 
 def env_float(names: tuple[str, ...], default: float) -> float:
-    """The first of ``names`` set in the environment as a float; ``default`` if none or unreadable."""
+    """The first of ``names`` set in the environment as a float; ``default`` if none, unreadable
+    or not finite (``nan``, ``inf``, ``1e400`` would break every wait and every row count)."""
     for name in names:
         raw = os.environ.get(name, "").strip()
         if raw:
             try:
-                return float(raw)
+                value = float(raw)
             except ValueError:
                 return default
+            return value if math.isfinite(value) else default
     return default
 
 

@@ -48,6 +48,7 @@ __all__ = [
     "build_http_session",
     "connection_error",
     "nothing_was_sent",
+    "scrub_tokens",
     "send",
     "retry_after_seconds",
     "error_from_response",
@@ -269,8 +270,23 @@ def request_id_of(response: requests.Response, body: Any = None) -> str | None:
     return None
 
 
+#: What a bearer token looks like in a server's text: ``Bearer <token>`` or a bare JWT.
+_TOKEN_TEXT = re.compile(r"(?i:bearer)\s+[A-Za-z0-9._~+/=-]{8,}|eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*")
+
+
+def scrub_tokens(text: str) -> str:
+    """``text`` with anything that looks like a bearer token replaced: a server that echoes the
+    Authorization header in its error must not put the token on the screen."""
+    return _TOKEN_TEXT.sub("Bearer ****", text)
+
+
 def _error_text(response: requests.Response) -> tuple[str, str | None, Any]:
-    """Message, errorCode and parsed body of an error answer, whatever its shape."""
+    """Message, errorCode and parsed body of an error answer, whatever its shape (tokens scrubbed)."""
+    message, code, body = _raw_error_text(response)
+    return scrub_tokens(message), code, body
+
+
+def _raw_error_text(response: requests.Response) -> tuple[str, str | None, Any]:
     text = response.text or ""
     try:
         body: Any = json.loads(text) if text.strip() else None

@@ -33,6 +33,8 @@ class Fault:
       ``drop_after``    forward, then close the connection without answering
       ``status_after``  forward, then answer ``status`` instead of the real answer
       ``delay``         forward, wait ``delay`` seconds, then answer
+      ``hold``          wait ``delay`` seconds, then forward and answer (a request held in the
+                        network past the client's read timeout, delivered late)
     """
 
     method: str
@@ -172,6 +174,8 @@ class FaultProxy:
             self._reply(handler, fault.status, list(fault.headers.items()), fault.body)
             return
 
+        if action == "hold":
+            time.sleep(fault.delay)
         status, headers, data = self._forward(handler, body)
         if action == "drop_after":
             self._record(method, path, action, True, status)

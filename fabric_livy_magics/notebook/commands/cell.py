@@ -53,8 +53,8 @@ class CellRequest:
                 validate_name(self.output, what="-o name")
         if self.maxrows is not None and self.maxrows < -1:
             raise UsageError(f"-n takes a row count, or -1 for all rows; got {self.maxrows}.")
-        if self.timeout is not None and self.timeout <= 0:
-            raise UsageError(f"--timeout takes seconds > 0; got {self.timeout:g}.")
+        if self.timeout is not None and not (0 < self.timeout < float("inf")):
+            raise UsageError(f"--timeout takes a finite number of seconds > 0; got {self.timeout:g}.")
 
 
 def run_cell(state: NotebookState, request: CellRequest) -> Any:

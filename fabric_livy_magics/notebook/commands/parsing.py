@@ -60,7 +60,7 @@ def usage_of(func: Callable[..., Any]) -> str:
 
 _SECRET_OPTION = re.compile(r"(?:^|\s)--?(?:[\w-]*(?:secret|password|passwd|token|api-?key)[\w-]*)(?=[\s=]|$)",
                             re.IGNORECASE)
-_URL_USERINFO = re.compile(r"https?://[^/\s:@]+:[^/\s@]+@", re.IGNORECASE)
+_URL_USERINFO = re.compile(r"https?://[^/\s@]*@", re.IGNORECASE)  # any user:password@, ":pw@" too
 _URL_SECRET_QUERY = re.compile(r"[?&](?:[\w-]*(?:token|secret|sig|password|key)[\w-]*)=", re.IGNORECASE)
 
 
