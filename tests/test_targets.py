@@ -34,7 +34,7 @@ CASES: dict[str, tuple[dict[str, str], str, str]] = {
     "livy url": ({"FABRIC_LIVY_URL": "http://livy.example:8998"}, "", "http://livy.example:8998"),
     "livy url after fabric_livy_url": ({"LIVY_URL": "http://second.example:8998",
                                         "FABRIC_LIVY_URL": "http://first.example:8998"}, "", "http://first.example"),
-    "plain LIVY_URL": ({"LIVY_URL": "http://127.0.0.1:8998"}, "", "http://127.0.0.1:8998"),
+    "plain LIVY_URL": ({"LIVY_URL": "http://livy.internal:8998"}, "", "http://livy.internal:8998"),
     "livy with a configured sign-in": ({"FABRIC_LIVY_URL": "https://livy.example", **TOKEN}, "",
                                        "https://livy.example"),
     "explicit url and auth": ({"FABRIC_LIVY_URL": "http://ignored.example"},

@@ -163,6 +163,9 @@ class ManagedSession:
         hint = "It was deleted: run the cell again to start a new one."
         try:
             return self._poll_ready(fetch, session_id, display, failed_hint=hint, timeout_hint=hint)
+        except KeyboardInterrupt:
+            self._discard_half_started()
+            raise StatementCancelled("Start cancelled; the half-started session was deleted.") from None
         except BaseException:
             self._discard_half_started()
             raise

@@ -325,6 +325,7 @@ def error_from_response(response: requests.Response, *, what: str = "request",
     status = response.status_code
     url = response.url.split("?")[0]
     message, code, body = _error_text(response)
+    message = message.rstrip().rstrip(".")  # our sentences end it: no "not found.."
     request_id = request_id_of(response, body)
     common = dict(status_code=status, url=url, error_code=code, request_id=request_id)
     rid = f" (requestId {request_id})" if request_id else ""

@@ -23,10 +23,11 @@ from fabric_livy_magics.errors import (
     LivyHTTPError,
     LivyTimeout,
     SessionDead,
+    SessionNotFound,
     StatementCancelled,
     StatementFailed,
 )
-from fabric_livy_magics.livy.models import StatementState
+from fabric_livy_magics.livy.models import SessionState, StatementState
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -421,3 +422,15 @@ def test_kernel_entry_points_run_and_complete_remotely(shell: Any, session_id: A
     assert "kernel_var" in matches and (start, end) == (4, 12)
     matches, _, _ = complete_remote(shell, "spark.ran", 9)
     assert "spark.range" in matches
+
+
+def test_a_failed_attach_changes_nothing(shell: Any, session_id: Any, server_client: Any) -> None:
+    """`%livy attach` to an id that does not exist fails in one line before the current session
+    is touched: it stays alive on the server and keeps its variables."""
+    shell.run_cell_magic("livy", "", "kept_through_bad_attach = 7")
+    with pytest.raises(SessionNotFound):
+        shell.run_line_magic("livy", "attach 987654")
+    assert server_client.get_session(session_id).state is SessionState.IDLE
+    with capture_output() as cap:
+        shell.run_cell_magic("livy", "", "print(kept_through_bad_attach)")
+    assert cap.stdout.strip() == "7"

@@ -57,3 +57,18 @@ def test_a_server_echoing_the_token_has_it_scrubbed(httpserver: Any) -> None:
     finally:
         client.close()
     assert TOKEN not in str(info.value) and "Bearer ****" in str(info.value)
+
+
+def test_connect_to_a_dead_port_changes_nothing(shell: Any, livy_server: Any) -> None:
+    """A typo in the port: refused in one line, and the notebook keeps its target and session."""
+    import socket
+
+    shell.run_line_magic("livy", f"connect --url {livy_server.url}")
+    state = shell.magics_manager.registry["LivyMagics"].state
+    before = state.target
+    with socket.socket() as probe:  # a port that was free a moment ago: nothing listens there
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(UsageError, match="Nothing answers at 127.0.0.1"):
+        shell.run_line_magic("livy", f"connect --url http://127.0.0.1:{port}")
+    assert state.target is before

@@ -91,8 +91,40 @@ def connect(state: NotebookState, line: str) -> str:
     else:
         target, _ = default_target(state, method=method)
     _check_options(target, options)
+    if target.local_server is None and target.endpoint.is_loopback:
+        with usage_errors():
+            check_reachable(target.endpoint)  # before anything changes: a typo keeps the old session
+    left = _old_session_fate(state)
     state.set_target(target, options)
-    return f"Connected to {target.description}. {_lazy_note(options)}"
+    return f"Connected to {target.description}. {_lazy_note(options)}{left}"
+
+
+def _old_session_fate(state: NotebookState) -> str:
+    """What connecting elsewhere does to the session this notebook has, said once."""
+    session = state.session
+    if session is None or not session.started:
+        return ""
+    kept = not session.owned or session.options.keep
+    fate = "is left running (it was attached or kept)" if kept else "is deleted"
+    return f" The previous session {session.session_id} {fate}."
+
+
+def check_reachable(endpoint: Endpoint, timeout: float = 3.0) -> None:
+    """One TCP connection to the endpoint's host, so that "Connected" is not said of a port
+    where nothing listens. No request is sent: nothing here needs a sign-in. (Used for loopback
+    servers, where a wrong port is the usual mistake and the answer is certain and instant;
+    a remote host may sit behind a proxy that only its HTTP client knows.)"""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(endpoint.root)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        socket.create_connection((parts.hostname or "", port), timeout=timeout).close()
+    except OSError as exc:
+        raise ConfigurationError(
+            f"Nothing answers at {parts.hostname}:{port} ({exc.strerror or type(exc).__name__}). "
+            "Check the URL and that the server runs; the notebook's session was not changed.") from None
 
 
 def _lazy_note(options: SessionOptions) -> str:

@@ -159,10 +159,16 @@ def attach(state: NotebookState, line: str) -> None:
     args = parse(_attach, line)
     session = state.get_session()
     parsed = session.client.endpoint.parse_session_id(args.session_id)
+    found = session.client.get_session(parsed)  # a wrong id fails here, before anything changes
+    if found.has_failed:
+        raise UsageError(f"Session {parsed} is {found.phase}: it cannot run code. Nothing was changed.")
+    note = ""
     if session.started and session.session_id != parsed:
-        session.stop(force=False)
+        old = session.session_id
+        deleted = session.stop(force=False)
+        note = f" Session {old} was deleted." if deleted is not None else f" Session {old} is left running."
     attached = session.attach(parsed)
-    print(f"Attached to session {attached.id} ({attached.phase}). It is kept when the kernel shuts down.")
+    print(f"Attached to session {attached.id} ({attached.phase}). It is kept when the kernel shuts down.{note}")
 
 
 def restart(state: NotebookState, line: str) -> None:
