@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from fabric_livy_magics import __version__
-from fabric_livy_magics.errors import LivyError
+from fabric_livy_magics.errors import ConfigurationError, LivyError
 
 __all__ = ["build_parser", "main"]
 
@@ -34,12 +34,26 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one subcommand. Exit status: 0 done, 1 failed (one line on stderr), 2 bad options or
+    nothing to work on (as argparse does), 130 interrupted.
+
+    Everything after a lone ``--`` is passed through untouched (``batch submit job.py -- --date
+    2026-01``: arguments of the script, which may start with ``-``)."""
+    words = list(sys.argv[1:] if argv is None else argv)
+    passthrough: list[str] = []
+    if "--" in words:
+        at = words.index("--")
+        words, passthrough = words[:at], words[at + 1:]
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(words)
+    args.passthrough = passthrough
     try:
         return int(args.handler(args) or 0)
     except KeyboardInterrupt:
         return 130
+    except ConfigurationError as exc:  # the options or the setup: a usage problem
+        print(f"fabric-livy: {exc}", file=sys.stderr)
+        return 2
     except LivyError as exc:  # one line for the person at the terminal, not our stack
         print(f"fabric-livy: {exc}", file=sys.stderr)
         return 1

@@ -8,7 +8,9 @@ FABRIC_LIVY_URL / LIVY_URL. Sign-in: ``--auth METHOD`` or the configured method
 
 Exit status: 0 when the batch succeeded (``submit --wait``), was submitted (``submit``), was
 cancelled (``cancel``), or is running or succeeded (``status``); 1 when it failed or an error
-occurred, with a one-line message on stderr; 2 for bad options.
+occurred, with a one-line message on stderr; 2 for bad options and what is wrong before anything
+is sent (no target, a missing file, a malformed id). Arguments of the script that start with
+``-`` go after a lone ``--``: ``fabric-livy batch submit job.py -- --date 2026-01``.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ def register(subcommands: Any) -> None:
     group.add_argument("--connection-string", metavar="URL", help="Fabric 'Session job connection string'.")
     group.add_argument("--workspace", metavar="ID", help="Fabric workspace id (with --lakehouse).")
     group.add_argument("--lakehouse", metavar="ID", help="Fabric lakehouse id (with --workspace).")
+    group.add_argument("--local", action="store_true",
+                       help="The embedded local server (the running one, else one started now).")
     group.add_argument("--auth", metavar="METHOD", help="Sign-in method: interactive, device-code, "
                        "service-principal, azure-cli, azure-default, environment, none.")
     group.add_argument("--http-timeout", type=float, default=30.0, metavar="S", help="Seconds per HTTP call.")
@@ -44,7 +48,8 @@ def register(subcommands: Any) -> None:
                                 description="Submit a file; prints the batch id (with --wait: waits, "
                                 "exit status 0 only if the job succeeded).")
     submit.add_argument("path", metavar="PATH", help="Local path or file:// URL (local server), abfss://... (Fabric).")
-    submit.add_argument("--args", nargs="*", default=[], metavar="ARG", help="Arguments for the script (one starting with - as --args=-x).")
+    submit.add_argument("--args", nargs="*", default=[], metavar="ARG",
+                        help="Arguments for the script; those starting with - go after a lone --.")
     submit.add_argument("--conf", metavar="KEY=VALUE", action="append", default=[], help="Spark setting; repeatable.")
     submit.add_argument("--name", help="Batch name shown on the server.")
     submit.add_argument("--class", dest="class_name", metavar="CLASS", help="Main class of a .jar.")
@@ -86,6 +91,10 @@ def _endpoint(args: argparse.Namespace) -> Any:
 
     endpoint = endpoint_from_options(url=args.url, connection_string=args.connection_string,
                                      workspace=args.workspace, lakehouse=args.lakehouse)
+    if args.local:
+        if endpoint is not None:
+            raise ConfigurationError("Give one target, not --local and another.")
+        return _local_endpoint()
     if endpoint is not None:
         return endpoint
     configured = configured_endpoint()
@@ -93,6 +102,22 @@ def _endpoint(args: argparse.Namespace) -> Any:
         return configured[0]
     raise ConfigurationError("No Livy endpoint: pass --url URL (or set FABRIC_LIVY_URL), "
                              "--connection-string, or --workspace and --lakehouse.")
+
+
+def _local_endpoint() -> Any:
+    """The embedded server this user runs (as the magics find it), else one started now."""
+    from fabric_livy_magics.errors import ConfigurationError
+    from fabric_livy_magics.livy.endpoints import LivyEndpoint
+    from fabric_livy_magics.server.launcher import ServerStartError, find_running_server, start_server
+
+    server = find_running_server()
+    if server is None:
+        print("Starting the local Livy server (PySpark) in the background...", file=sys.stderr)
+        try:
+            server = start_server(master="local[2]", remember=True)
+        except ServerStartError as exc:
+            raise ConfigurationError(f"{exc} Check that Java 17+ and pyspark are installed.") from exc
+    return LivyEndpoint(server.url)
 
 
 def _token_source(endpoint: Any, method: str | None) -> Any:
@@ -130,7 +155,7 @@ def _submit(args: argparse.Namespace) -> int:
     batches = _batch_client(args)
     with batches.client:
         created = batches.create_batch(
-            args.path, args=args.args, conf=_pairs(args.conf, "--conf"), name=args.name,
+            args.path, args=[*args.args, *getattr(args, "passthrough", [])], conf=_pairs(args.conf, "--conf"), name=args.name,
             class_name=args.class_name, py_files=args.py_files, target_lakehouse=args.target_lakehouse,
             environment_id=args.environment, tags=_pairs(args.tag, "--tag") or None)
         if not args.wait:
@@ -206,8 +231,10 @@ def _list(args: argparse.Namespace) -> int:
             items.append(batch)
             if len(items) >= args.top:
                 break
-    for batch in items:
-        print(f"{batch.id}\t{batch.phase}\t{batch.name or '-'}\t{batch.app_id or '-'}")
     if not items:
         print("No batches.", file=sys.stderr)
+        return 0
+    print("ID\tSTATE\tNAME\tAPP ID")
+    for batch in items:
+        print(f"{batch.id}\t{batch.phase}\t{batch.name or '-'}\t{batch.app_id or '-'}")
     return 0

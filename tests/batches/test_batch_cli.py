@@ -70,7 +70,7 @@ def test_submit_wait_exits_non_zero_with_one_line_when_the_script_raises(
 
 def test_bad_input_exits_non_zero_with_a_clear_message(livy_server: Any, tmp_path: Path) -> None:
     missing = fabric_livy(livy_server.url, tmp_path, "submit", str(tmp_path / "nope.py"), "--wait")
-    assert missing.returncode == 1
+    assert missing.returncode == 2  # found before anything is sent: a usage problem
     assert missing.stderr.strip().endswith("does not exist. Check the path and try again.")
     unknown = fabric_livy(livy_server.url, tmp_path, "status", "31337")
     assert unknown.returncode == 1 and "not found" in unknown.stderr
@@ -78,10 +78,20 @@ def test_bad_input_exits_non_zero_with_a_clear_message(livy_server: Any, tmp_pat
     cancel = fabric_livy(livy_server.url, tmp_path, "cancel", "31337")
     assert cancel.returncode == 1 and "not found" in cancel.stderr
     bad_id = fabric_livy(livy_server.fabric_url(WORKSPACE, LAKEHOUSE), tmp_path, "logs", "12")
-    assert bad_id.returncode == 1 and "not a GUID" in bad_id.stderr
+    assert bad_id.returncode == 2 and "not a GUID" in bad_id.stderr
     nowhere = subprocess.run([PYTHON, "-m", "fabric_livy_magics", "batch", "list"],
                              env={**cli_env("", tmp_path), "FABRIC_LIVY_URL": ""},
                              capture_output=True, text=True, timeout=60)
-    assert nowhere.returncode == 1 and "--url" in nowhere.stderr
+    assert nowhere.returncode == 2 and "--url" in nowhere.stderr  # no target: exit 2, as documented
     usage = fabric_livy(livy_server.url, tmp_path, "submit")
     assert usage.returncode == 2
+
+
+def test_script_arguments_may_start_with_a_dash_after_a_lone_double_dash(
+        livy_server: Any, scripts: dict[str, Path], tmp_path: Path) -> None:
+    done = fabric_livy(livy_server.url, tmp_path, "submit", str(scripts["ok"]), "--wait", "-n", "50",
+                       "--", "--date", "2026-01", "-x")
+    assert done.returncode == 0, done.stderr
+    assert "--date 2026-01 -x" in done.stdout
+    listed = fabric_livy(livy_server.url, tmp_path, "list")
+    assert listed.returncode == 0 and listed.stdout.splitlines()[0] == "ID\tSTATE\tNAME\tAPP ID"
