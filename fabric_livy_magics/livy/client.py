@@ -30,11 +30,8 @@ from fabric_livy_magics.livy.endpoints import Endpoint, FabricEndpoint, endpoint
 from fabric_livy_magics.errors import (
     ConfigurationError,
     LivyError,
-    LivyTimeout,
     MalformedResponse,
-    SessionDead,
     SessionNotFound,
-    StatementCancelled,
     StatementNotFound,
 )
 from fabric_livy_magics.livy.bodies import (
@@ -57,7 +54,7 @@ from fabric_livy_magics.livy.models import (
     StatementTarget,
 )
 from fabric_livy_magics.livy.paging import iter_pages, log_query, log_window
-from fabric_livy_magics.livy.polling import SESSION_POLL, STATEMENT_POLL, PollPolicy, poll_until
+from fabric_livy_magics.livy.polling import SESSION_POLL, STATEMENT_POLL, PollPolicy
 from fabric_livy_magics.livy import running
 from fabric_livy_magics.livy.starting import start_failure, wait_until_ready
 from fabric_livy_magics.livy.statement_submit import StatementSubmission

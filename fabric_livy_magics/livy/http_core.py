@@ -20,21 +20,19 @@ from __future__ import annotations
 import logging
 import random
 import time
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import Any, Callable, Mapping
 
 from fabric_livy_magics.errors import LivyConnectionError, LivyHTTPError, MalformedResponse
 from fabric_livy_magics.livy.transport import (
     THROTTLE_STATUSES,
     BearerAuth,
+    Response,
     TokenSource,
     build_http_session,
     error_from_response,
     retry_after_seconds,
     send,
 )
-
-if TYPE_CHECKING:
-    import requests
 
 __all__ = ["HttpCore", "AMBIGUOUS_STATUSES"]
 
@@ -85,7 +83,7 @@ class HttpCore:
         self._http.close()
 
     def send(self, method: str, url: str, *, what: str, body: Any = None,
-             params: Mapping[str, Any] | None = None) -> requests.Response:
+             params: Mapping[str, Any] | None = None) -> Response:
         """One request (urllib3 retries below it); a 401 refreshes the token once and resends.
         A request that got no answer raises LivyConnectionError (see ``nothing_sent``)."""
         kwargs: dict[str, Any] = dict(params=params, timeout=self.timeout, auth=self._auth)
@@ -103,7 +101,7 @@ class HttpCore:
     def _read_timeout(self) -> float:
         return self.timeout[1] if isinstance(self.timeout, tuple) else float(self.timeout)
 
-    def parse_json(self, response: requests.Response, what: str) -> Any:
+    def parse_json(self, response: Response, what: str) -> Any:
         """The answer's JSON; an answer that is not JSON (or nests too deeply to be an answer of
         this API) is MalformedResponse naming the URL."""
         if response.status_code == 204 or not response.content:
@@ -170,7 +168,7 @@ class HttpCore:
     def _backoff(self, attempt: int) -> float:
         return min(10.0, self.backoff_factor * (2 ** (attempt - 1))) * (0.75 + random.random() / 2)
 
-    def wait_retry_after(self, response: requests.Response, attempt: int) -> None:
+    def wait_retry_after(self, response: Response, attempt: int) -> None:
         after = retry_after_seconds(response)
         delay = self._backoff(attempt) if after is None else min(after, self.max_retry_after)
         log.info("HTTP %s from %s; retrying in %.2f s", response.status_code,

@@ -14,7 +14,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from fabric_livy_magics.livy.client import LivyClient
@@ -22,7 +21,6 @@ from fabric_livy_magics.livy.targets import SessionOptions
 from fabric_livy_magics.errors import (
     LivyError,
     LivyHTTPError,
-    LivyTimeout,
     SessionDead,
     SessionNotFound,
     StatementCancelled,
@@ -38,6 +36,7 @@ from fabric_livy_magics.livy.models import (
 )
 from fabric_livy_magics.livy import running
 from fabric_livy_magics.livy.progress import NoProgress, ProgressFactory
+from fabric_livy_magics.livy.session_info import SessionInfo, fetch_session_info
 from fabric_livy_magics.livy.starting import phase_text, wait_until_ready
 
 __all__ = ["CANCEL_WAIT_SECONDS", "ManagedSession", "ProgressFactory", "SessionInfo"]
@@ -48,23 +47,6 @@ log = logging.getLogger(__name__)
 CANCEL_WAIT_SECONDS = running.CANCEL_WAIT_SECONDS
 
 RESTART_HINT = "Run `%livy restart` to start a new session."
-
-
-@dataclass(frozen=True)
-class SessionInfo:
-    """What ``%livy info`` shows: a snapshot, fetched from the server when asked."""
-
-    session_id: SessionId
-    state: str
-    kind: str
-    endpoint: str
-    app_id: str | None
-    spark_ui_url: str | None
-    elapsed: float
-    statements: int
-    high_concurrency_id: str | None = None
-    repl_id: str | None = None
-    owned: bool = True
 
 
 class ManagedSession:
@@ -394,26 +376,7 @@ class ManagedSession:
         target = self._target
         if target is None:
             return None
-        fresh: Session | None = None
-        state = "unknown"
-        try:
-            if self._hc is not None:
-                hc = self.client.get_high_concurrency_session(self._hc.id)
-                state = hc.phase
-                fresh = self.client.get_session(hc.session_id) if hc.session_id else None
-            else:
-                fresh = self.client.get_session(target.session_id)
-                state = fresh.phase
-        except SessionNotFound:
-            state = "gone"
-        ui = None
-        if fresh is not None:
-            ui = fresh.app_info.get("sparkUiUrl") or fresh.extra.get("sparkUiUrl")
-        return SessionInfo(
-            session_id=target.session_id, state=state,
-            kind=self.options.kind, endpoint=self.client.endpoint.root,
-            app_id=fresh.app_id if fresh is not None else None,
-            spark_ui_url=str(ui) if ui else None,
-            elapsed=time.monotonic() - self._created_at, statements=self._statements,
-            high_concurrency_id=self._hc.id if self._hc else None,
-            repl_id=target.repl_id, owned=self._owned)
+        return fetch_session_info(
+            self.client, target, high_concurrency_id=self._hc.id if self._hc else None,
+            kind=self.options.kind, elapsed=time.monotonic() - self._created_at,
+            statements=self._statements, owned=self._owned)

@@ -20,7 +20,7 @@ import json
 import logging
 import re
 import time
-from typing import Any, Callable, Union
+from typing import Any, Callable, TypeAlias, Union
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -40,6 +40,7 @@ from fabric_livy_magics.errors import (
 
 __all__ = [
     "RETRY_STATUSES",
+    "Response",
     "THROTTLE_STATUSES",
     "TokenSource",
     "BearerAuth",
@@ -60,6 +61,10 @@ log = logging.getLogger(__name__)
 #: 430 is Fabric's "TooManyRequestsForCapacity": not standard, so urllib3 must be told.
 RETRY_STATUSES = frozenset({429, 430, 502, 503, 504})
 THROTTLE_STATUSES = frozenset({429, 430})
+
+#: An answer as ``send`` returns it. Modules above this one name the type through here, so that
+#: this module stays the only one that imports requests.
+Response: TypeAlias = requests.Response
 
 #: A provider object, or a plain callable returning the bearer token text.
 TokenSource = Union[TokenProvider, Callable[[], str]]

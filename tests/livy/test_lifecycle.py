@@ -1,9 +1,11 @@
 """The one session lifecycle (``livy/lifecycle.py`` over ``starting.py`` and ``running.py``),
-against the real local server: start phases, a statement cancelled, keep-alive that really moves
-the server's idle timer, and a session that dies under a running statement."""
+against the real local server: start phases in both URL shapes, statements cancelled (Ctrl-C and
+``cancel``), and a session that dies under a running statement. Keep-alive is in
+``test_keepalive.py``; pure checks of the one "ended" definition are at the end."""
 
 from __future__ import annotations
 
+import _thread
 import threading
 import time
 import uuid
@@ -12,19 +14,31 @@ from typing import Any
 
 import pytest
 
-from fabric_livy_magics.errors import SessionDead, SessionNotFound, StatementCancelled
+from fabric_livy_magics.errors import SessionDead, SessionFailed, StatementCancelled
 from fabric_livy_magics.livy.client import LivyClient
 from fabric_livy_magics.livy.lifecycle import ManagedSession
 from fabric_livy_magics.livy.models import Session, SessionState, StatementState
 from fabric_livy_magics.livy.models.high_concurrency import HighConcurrencySession
+from fabric_livy_magics.livy.starting import start_failure
 from fabric_livy_magics.livy.targets import SessionOptions
 from fabric_livy_magics.server.process import find_session_process
+
+#: The local server's Spark UI is not needed here; skipping it starts sessions a little faster.
+NO_UI = {"spark.ui.enabled": "false"}
+START_LABEL = "Starting Spark session"
+#: What the start display may say first (``starting.phase_text``): Fabric's acquisition phase or
+#: Livy's own not_started/starting, in words.
+FIRST_PHASES = {"queued", "queued (waiting for capacity)", "acquiring a Spark session", "starting Spark"}
+LONG_SPARK_JOB = "spark.range(10**12).selectExpr('max(id)').collect()"
+LONG_PYTHON = "import time\nfor _ in range(600):\n    time.sleep(0.1)"
+
+Seen = list[tuple[str, "str | None"]]
 
 
 class RecordingProgress:
     """A progress display that keeps every update (the states a person would have seen)."""
 
-    def __init__(self, label: str, seen: list[tuple[str, str | None]]) -> None:
+    def __init__(self, label: str, seen: Seen) -> None:
         self.label = label
         self.seen = seen
 
@@ -35,125 +49,117 @@ class RecordingProgress:
         pass
 
 
+def _managed(client: LivyClient, name: str, seen: Seen) -> ManagedSession:
+    return ManagedSession(client, SessionOptions(name=f"{name}-{uuid.uuid4().hex[:6]}", conf=NO_UI),
+                          start_timeout=180, keepalive_interval=0,
+                          progress=lambda label: RecordingProgress(label, seen))
+
+
 @pytest.fixture(scope="module")
-def managed(fabric_client: LivyClient) -> Iterator[tuple[ManagedSession, list[tuple[str, str | None]]]]:
-    seen: list[tuple[str, str | None]] = []
-    session = ManagedSession(fabric_client, SessionOptions(name=f"lifecycle-{uuid.uuid4().hex[:6]}"),
-                             start_timeout=180, keepalive_interval=0,
-                             progress=lambda label: RecordingProgress(label, seen))
+def fabric_managed(fabric_client: LivyClient) -> Iterator[tuple[ManagedSession, Seen]]:
+    """A notebook's session through the Fabric URL shape (start phases, then the cancel tests)."""
+    seen: Seen = []
+    session = _managed(fabric_client, "lifecycle", seen)
     try:
         yield session, seen
     finally:
         session.close()
 
 
-def test_start_reports_each_phase_in_order_and_ends_idle(managed: Any) -> None:
-    session, seen = managed
+@pytest.fixture(scope="module")
+def livy_managed(livy_client: LivyClient) -> Iterator[tuple[ManagedSession, Seen]]:
+    """A notebook's session through the Livy URL shape (start phases, then killed under a statement)."""
+    seen: Seen = []
+    session = _managed(livy_client, "doomed", seen)
+    try:
+        yield session, seen
+    finally:
+        session.stop(force=True)
+
+
+def _assert_start_phases(session: ManagedSession, seen: Seen) -> None:
     target = session.ensure()
-    phases = [state for label, state in seen if label == "Starting Spark session"]
-    assert phases, "the start display saw no update"
+    phases = [state for label, state in seen if label == START_LABEL]
     distinct = [p for i, p in enumerate(phases) if i == 0 or phases[i - 1] != p]
-    assert distinct[-1] == "idle" and len(distinct) >= 2, distinct
-    # Fabric's acquisition phase, in words, before the session is idle (the local server passes
-    # through acquiringSession while its Spark process starts).
-    assert distinct[0] in {"queued (waiting for capacity)", "acquiring a Spark session", "starting Spark"}, distinct
+    assert len(distinct) >= 2 and distinct[-1] == "idle", distinct
+    assert distinct[0] in FIRST_PHASES, distinct
     assert len(distinct) == len(set(distinct)), f"a phase came back: {distinct}"
     assert session.client.get_session(target.session_id).state is SessionState.IDLE
 
 
-def test_ctrl_c_cancels_the_statement_on_the_server(managed: Any) -> None:
-    session, _ = managed
+def test_start_reports_each_phase_in_order_and_ends_idle_fabric_shape(fabric_managed: Any) -> None:
+    _assert_start_phases(*fabric_managed)
+
+
+def test_start_reports_each_phase_in_order_and_ends_idle_livy_shape(livy_managed: Any) -> None:
+    _assert_start_phases(*livy_managed)
+
+
+def test_ctrl_c_cancels_the_spark_job_on_the_server(fabric_managed: Any) -> None:
+    session, _ = fabric_managed
     target = session.ensure()
     main = threading.main_thread()
-    timer = threading.Timer(3.0, lambda: _interrupt(main))
+    timer = threading.Timer(3.0, lambda: main.is_alive() and _thread.interrupt_main())
     timer.start()
+    started = time.monotonic()
     try:
         with pytest.raises(StatementCancelled, match="cancelled on the server"):
-            session.run("import time\nfor _ in range(600):\n    time.sleep(0.1)", quiet=True)
+            session.run(LONG_SPARK_JOB, quiet=True)
     finally:
         timer.cancel()
-    last = session.client.list_statements(target)[-1]
-    assert last.state is StatementState.CANCELLED
+    assert time.monotonic() - started < 30
+    assert session.client.list_statements(target)[-1].state is StatementState.CANCELLED
     assert session.run("1 + 1", quiet=True).output.text == "2"  # the session carries on
 
 
-def _interrupt(thread: threading.Thread) -> None:
-    import _thread
-
-    if thread.is_alive():
-        _thread.interrupt_main()
-
-
-def test_cancel_command_stops_the_running_statement(managed: Any) -> None:
-    session, _ = managed
+def test_cancel_stops_the_running_statement(fabric_managed: Any) -> None:
+    session, _ = fabric_managed
     target = session.ensure()
     finished: list[Any] = []
-    runner = threading.Thread(target=lambda: finished.append(
-        session.run("import time\nfor _ in range(600):\n    time.sleep(0.1)", quiet=True)))
+    runner = threading.Thread(target=lambda: finished.append(session.run(LONG_PYTHON, quiet=True)))
     runner.start()
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        statements = session.client.list_statements(target)
-        if statements and statements[-1].state is StatementState.RUNNING:
-            break
-        time.sleep(0.1)
+    _wait_for_running(session.client, target)
     assert session.cancel() is not None
     runner.join(timeout=60)
     assert not runner.is_alive() and finished
     assert finished[0].state is StatementState.CANCELLED
+    assert session.client.list_statements(target)[-1].state is StatementState.CANCELLED
 
 
-@pytest.mark.slow
-def test_keep_alive_moves_the_servers_idle_timer(fabric_client: LivyClient) -> None:
-    """Two sessions with a 4 s idle TTL: the one the keep-alive pings outlives it; the other
-    is stopped by the server. Asserted on the server's view of both sessions."""
-    ttl = {"ttl": "4s"}
-    kept = fabric_client.create_session(name="kept-alive", extra=ttl)
-    left = fabric_client.create_session(name="left-idle", extra=ttl)
-    managed = ManagedSession(fabric_client, SessionOptions(), keepalive_interval=1.0, start_timeout=180)
-    try:
-        fabric_client.wait_for_session(left.id, timeout=180)
-        managed.attach(kept.id)  # waits until idle, then pings every second while idle
-        time.sleep(12)  # three TTLs
-        assert fabric_client.get_session(kept.id).state is SessionState.IDLE
-        assert _ended(fabric_client, left.id), "the session nobody pinged should have been stopped"
-        assert managed.run("21 * 2", quiet=True).output.text == "42"
-    finally:
-        managed.stop(force=True)
-        fabric_client.delete_session(left.id, missing_ok=True)
-
-
-def _ended(client: LivyClient, session_id: Any) -> bool:
-    try:
-        return client.get_session(session_id).has_ended
-    except SessionNotFound:
-        return True
+def _wait_for_running(client: LivyClient, target: Any, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        statements = client.list_statements(target)
+        if statements and statements[-1].state is StatementState.RUNNING:
+            return
+        time.sleep(0.1)
+    raise AssertionError("the statement never ran")
 
 
 @pytest.mark.slow
 def test_death_during_a_statement_is_one_line_and_the_next_run_makes_no_call(
-        livy_server: Any, fabric_client: LivyClient) -> None:
-    session = ManagedSession(fabric_client, SessionOptions(name="doomed"), start_timeout=180, keepalive_interval=0)
+        livy_server: Any, livy_managed: Any) -> None:
+    session, _ = livy_managed
     target = session.ensure()
-    livy_id = next(s.id for s in _livy_view(livy_server) if s.name == "doomed" and not s.has_ended)
-    process = find_session_process(livy_server.pid, livy_id)
+    process = find_session_process(livy_server.pid, int(target.session_id))
     assert process is not None
-    threading.Timer(2.0, process.kill).start()
+
+    def kill_once_running() -> None:
+        with LivyClient(livy_server.url) as watcher:
+            _wait_for_running(watcher, target)
+        process.kill()
+
+    killer = threading.Thread(target=kill_once_running, daemon=True)
+    killer.start()
     with pytest.raises(SessionDead) as info:
         session.run("import time\ntime.sleep(60)", quiet=True)
+    killer.join(timeout=10)
     message = str(info.value)
-    assert "\n" not in message and "%livy restart" in message
+    assert "\n" not in message and "%livy restart" in message, message
     calls_before = _requests_made(session.client)
-    with pytest.raises(SessionDead):
+    with pytest.raises(SessionDead, match="%livy restart"):
         session.run("1", quiet=True)
     assert _requests_made(session.client) == calls_before  # known dead: no remote call
-    session.stop(force=True)
-    assert target is not None
-
-
-def _livy_view(livy_server: Any) -> list[Session]:
-    with LivyClient(livy_server.url) as client:
-        return list(client.iter_sessions())
 
 
 def _requests_made(client: LivyClient) -> int:
@@ -162,11 +168,53 @@ def _requests_made(client: LivyClient) -> int:
     return sum(pool.num_requests for pool in pools._container.values())
 
 
-def test_one_definition_of_ended() -> None:
-    url = "http://x/sessions/1"
-    for state, ended in (("dead", True), ("killed", True), ("shutting_down", True), ("success", True),
-                         ("error", False), ("idle", False), ("busy", False), ("starting", False)):
-        assert Session.from_json({"id": 1, "state": state}, url).has_ended is ended, state
-    hc = {"id": "h", "sessionId": "s", "replId": "r"}
-    for state, ended in (("Dead", True), ("Killed", True), ("Deleting", True), ("Failed", False), ("Idle", False)):
-        assert HighConcurrencySession.from_json({**hc, "state": state}, url).has_ended is ended, state
+# --- the one definition of "ended" (no server) ------------------------------------------------
+
+URL = "http://x/sessions/1"
+HC = {"id": "h", "sessionId": "s", "replId": "r"}
+
+
+@pytest.mark.parametrize(("state", "ended"), [
+    ("dead", True), ("killed", True), ("shutting_down", True), ("success", True), ("DEAD", True),
+    ("error", False), ("idle", False), ("busy", False), ("starting", False), ("something-new", False)])
+def test_session_has_ended_only_in_terminal_states(state: str, ended: bool) -> None:
+    assert Session.from_json({"id": 1, "state": state}, URL).has_ended is ended
+
+
+@pytest.mark.parametrize(("state", "ended"), [
+    ("Dead", True), ("Killed", True), ("Deleting", True), ("dead", True),
+    ("Failed", False), ("Idle", False), ("AcquiringHighConcurrencySession", False)])
+def test_high_concurrency_session_has_ended_only_in_terminal_states(state: str, ended: bool) -> None:
+    assert HighConcurrencySession.from_json({**HC, "state": state}, URL).has_ended is ended
+
+
+def test_every_ended_session_has_failed_but_not_every_failed_one_ended() -> None:
+    dead = Session.from_json({"id": 1, "state": "dead"}, URL)
+    error = Session.from_json({"id": 1, "state": "error"}, URL)
+    refused = Session.from_json(
+        {"id": 1, "state": "not_started", "fabricSessionStateInfo": {"state": "error", "errorMessage": "no capacity"}}, URL)
+    assert dead.has_failed and error.has_failed and refused.has_failed
+    assert not error.has_ended and not refused.has_ended
+
+
+def test_a_start_failure_is_session_dead_only_when_the_session_ended() -> None:
+    dead = start_failure(Session.from_json({"id": 7, "state": "dead", "log": ["a", "b"]}, URL), hint="Start again.")
+    assert isinstance(dead, SessionDead)
+    assert str(dead).startswith("Session 7 is dead. Start again.") and dead.log == ["a", "b"]
+    refused = start_failure(Session.from_json(
+        {"id": 7, "state": "starting", "fabricSessionStateInfo": {"state": "cancelled", "errorMessage": "capacity"}}, URL))
+    assert type(refused) is SessionFailed and "capacity" in str(refused)
+    hc = start_failure(HighConcurrencySession.from_json({**HC, "state": "Killed"}, URL))
+    assert isinstance(hc, SessionDead) and str(hc).startswith("High-concurrency session h is Killed")
+
+
+def test_the_keyword_form_of_spark_resources_names_the_same_fields() -> None:
+    """``create_session(name=..., conf=...)``, ``acquire_high_concurrency_session`` and
+    ``create_batch`` take the fields of the one ``SparkResources``; the keyword form must not drift."""
+    from dataclasses import fields
+
+    from fabric_livy_magics.livy.bodies import ResourceOptions, SparkResources
+
+    assert set(ResourceOptions.__annotations__) == {f.name for f in fields(SparkResources)}
+    with pytest.raises(TypeError, match="driver_mem"):
+        SparkResources.of(driver_mem="4g")
