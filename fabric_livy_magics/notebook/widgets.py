@@ -25,7 +25,7 @@ from fabric_livy_magics.auth.settings import (
     resolve_auth_settings,
     resolve_connection_settings,
 )
-from fabric_livy_magics.errors import LivyError
+from fabric_livy_magics.errors import ConfigurationError, LivyError
 
 __all__ = ["LoginForm", "SignInResult", "describe_sign_in", "login_text"]
 
@@ -106,7 +106,12 @@ def login_text(
                 "certificate_path": certificate_path, "client_secret": client_secret}
     settings = resolve_auth_settings(explicit, environ=environ)
     if (settings.method == "service-principal" and not settings.client_secret
-            and not settings.certificate_path and ask_secret is not None):
+            and not settings.certificate_path):
+        if ask_secret is None:  # a notebook: there is no terminal to ask on
+            raise ConfigurationError(
+                "Service-principal sign-in needs a secret or certificate: set AZURE_CLIENT_SECRET "
+                "(or AZURE_CLIENT_CERTIFICATE_PATH) in the environment, or type it into the sign-in "
+                "form (`%livy login` without --text).")
         settings = settings.replace(client_secret=ask_secret("Client secret: ") or None)
     connection = resolve_connection_settings(
         {"workspace_id": workspace_id, "lakehouse_id": lakehouse_id,

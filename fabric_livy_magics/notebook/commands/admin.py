@@ -93,7 +93,8 @@ def login(state: NotebookState, line: str) -> None:
         return
     from fabric_livy_magics.notebook.widgets import login_text
 
-    signed_in(login_text(method))
+    # A notebook never prompts on standard input: a kernel may have none, and a prompt would hang.
+    signed_in(login_text(method, ask_secret=None))
 
 
 def _widgets_work(shell: Any) -> bool:
