@@ -123,6 +123,13 @@ def fabric_state_info(value: Any) -> tuple[FabricAcquisitionState | None, str | 
     return state, (opt_str(info.get("errorMessage")) if info else None)
 
 
+def _as_list(value: Any) -> list[Any]:
+    """A JSON array as a list; a lone object is a list of one; anything else none."""
+    if isinstance(value, list):
+        return value
+    return [value] if isinstance(value, dict) else []
+
+
 def job_fields(data: Mapping[str, Any], *, fabric_key: str) -> dict[str, Any]:
     """Fields that sessions and batches share, as keyword arguments of either model."""
     fabric_state, fabric_error = fabric_state_info(data.get(fabric_key))
@@ -134,7 +141,7 @@ def job_fields(data: Mapping[str, Any], *, fabric_key: str) -> dict[str, Any]:
         fabric_state=fabric_state,
         fabric_error_message=fabric_error,
         livy_info=as_dict(data.get("livyInfo")),
-        error_info=tuple(ErrorInfo.from_json(item) for item in data.get("errorInfo") or []
+        error_info=tuple(ErrorInfo.from_json(item) for item in _as_list(data.get("errorInfo"))
                          if item is not None),
         tags=as_dict(data.get("tags")),
         submitter_name=opt_str(data.get("submitterName")),
