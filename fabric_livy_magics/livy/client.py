@@ -8,8 +8,10 @@ Usable from scripts::
 
 The client is composed of one part per job: ``http`` (``http_core.HttpCore``: sending, error
 mapping, JSON, which POSTs may be repeated), a ``StatementSubmission`` (``create_statement``), the
-``HighConcurrencyCalls`` (Fabric's shared sessions); request bodies come from ``bodies.py`` and
-every wait for a session from ``starting.py``. Sessions and statements live here. Retries (see ``transport.py`` for the GET/DELETE policy):
+``HighConcurrencyCalls`` (Fabric's shared sessions), each given what it needs. Request bodies come
+from ``bodies.py`` (one ``SparkResources``); every wait for a session is ``starting.py``'s, every
+wait for a statement, "did the session die?" and Ctrl-C rule ``running.py``'s, the same code the
+notebook's ``lifecycle.ManagedSession`` uses. Retries (``transport.py`` has the GET/DELETE policy):
 
 * ``POST sessions`` / ``POST highConcurrencySessions`` start Spark clusters, so they are repeated
   only when the server clearly refused: connection refused before sending, or 429/430 (honouring
@@ -97,12 +99,9 @@ class LivyClient:
         self.session_poll = session_poll
         self.submission = StatementSubmission(self.http, self.endpoint, submit_attempts=submit_attempts,
                                               list_statements=self.list_statements)
+        #: Fabric's shared sessions (``high_concurrency.py``); the client's methods of the same
+        #: names delegate to it.
         self.high_concurrency = HighConcurrencyCalls(self.http, self.endpoint, session_poll)
-        # Fabric's shared sessions, as methods of the client (scripts call them there).
-        self.acquire_high_concurrency_session = self.high_concurrency.acquire_high_concurrency_session
-        self.get_high_concurrency_session = self.high_concurrency.get_high_concurrency_session
-        self.delete_high_concurrency_session = self.high_concurrency.delete_high_concurrency_session
-        self.wait_for_high_concurrency_session = self.high_concurrency.wait_for_high_concurrency_session
 
     def __repr__(self) -> str:
         return f"LivyClient(endpoint={self.endpoint!r}, auth={self.http._auth!r})"
@@ -216,10 +215,13 @@ class LivyClient:
         return wait_until_ready(
             lambda: self.get_session(session_id), session_id,
             intervals=self.session_poll.intervals(), timeout=timeout, accept_busy=accept_busy,
-            not_found_grace=not_found_grace, on_change=on_state_change, log_tail=self._log_tail)
+            not_found_grace=not_found_grace, on_change=on_state_change, log_tail=self.session_log_tail)
 
-    def _log_tail(self, session: Session) -> list[str]:
-        """The end of a failed session's log: its ``log`` field, else Livy's ``/log`` route."""
+    def session_log_tail(self, session: Session | HighConcurrencySession) -> list[str]:
+        """The end of a failed session's log: its ``log`` field, else Livy's ``/log`` route.
+        (A high-concurrency REPL has no log of its own.)"""
+        if not isinstance(session, Session):
+            return []
         lines = list(session.log)
         if not lines and self.endpoint.supports_log_route:
             try:
@@ -230,7 +232,30 @@ class LivyClient:
 
     def session_failure(self, session: Session, *, hint: str = "Start a new session.") -> LivyError:
         """The error for a session that cannot run code (SessionDead when it ended for good)."""
-        return start_failure(session, hint=hint, log=self._log_tail(session))
+        return start_failure(session, hint=hint, log=self.session_log_tail(session))
+
+    # --- high-concurrency sessions (Fabric): ``high_concurrency.py`` --------------------------
+
+    def acquire_high_concurrency_session(self, tag: str | None = None, resources: SparkResources | None = None,
+                                         **options: Unpack[ResourceOptions]) -> HighConcurrencySession:
+        """Ask for a REPL in a shared Spark session (not idempotent): see ``HighConcurrencyCalls``."""
+        return self.high_concurrency.acquire_high_concurrency_session(tag, resources, **options)
+
+    def get_high_concurrency_session(self, hc_id: str) -> HighConcurrencySession:
+        return self.high_concurrency.get_high_concurrency_session(hc_id)
+
+    def delete_high_concurrency_session(self, hc_id: str, *, missing_ok: bool = False) -> None:
+        """Release the REPL; the last one released ends the shared Spark session."""
+        self.high_concurrency.delete_high_concurrency_session(hc_id, missing_ok=missing_ok)
+
+    def wait_for_high_concurrency_session(
+        self, hc_id: str, *, timeout: float | None = 600.0,
+        on_state_change: Callable[[HighConcurrencySession], None] | None = None,
+        not_found_grace: float = 15.0,
+    ) -> HighConcurrencySession:
+        """Poll until Idle with a REPL id (``starting.wait_until_ready``, as for sessions)."""
+        return self.high_concurrency.wait_for_high_concurrency_session(
+            hc_id, timeout=timeout, on_state_change=on_state_change, not_found_grace=not_found_grace)
 
     # --- statements --------------------------------------------------------------------------
 

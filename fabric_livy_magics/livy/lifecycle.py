@@ -161,7 +161,7 @@ class ManagedSession:
             fetch, session_id, intervals=self.client.session_poll.intervals(),
             timeout=self.start_timeout, accept_busy=accept_busy, not_found_grace=not_found_grace,
             on_poll=lambda current: display.update(None, phase_text(current.phase)),
-            failed_hint=failed_hint, timeout_hint=timeout_hint)
+            failed_hint=failed_hint, timeout_hint=timeout_hint, log_tail=self.client.session_log_tail)
 
     def _discard_half_started(self) -> None:
         """A start that failed or was interrupted must not leave a cluster running."""
