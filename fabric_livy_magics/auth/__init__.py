@@ -1,6 +1,7 @@
 """Sign-in: token providers the HTTP client asks for a current bearer token.
 
 Light on purpose: MSAL, msal-extensions and azure-identity load only when a provider needs them.
+Which lakehouse sessions run in (``ConnectionSettings``) is not sign-in: see ``livy/settings.py``.
 """
 
 from fabric_livy_magics.auth.base import AccessToken, TokenProvider
@@ -19,9 +20,7 @@ from fabric_livy_magics.auth.providers import (
 from fabric_livy_magics.auth.settings import (
     AUTH_METHODS,
     AuthSettings,
-    ConnectionSettings,
     resolve_auth_settings,
-    resolve_connection_settings,
 )
 
 __all__ = [
@@ -29,7 +28,6 @@ __all__ = [
     "AccessToken",
     "AuthSettings",
     "AzureCredentialProvider",
-    "ConnectionSettings",
     "DeviceCodePrompt",
     "DeviceCodeProvider",
     "EnvironmentTokenProvider",
@@ -40,6 +38,5 @@ __all__ = [
     "explain_fabric_denial",
     "provider_from_settings",
     "resolve_auth_settings",
-    "resolve_connection_settings",
     "token_claims",
 ]

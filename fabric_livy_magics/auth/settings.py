@@ -1,13 +1,16 @@
-"""Where sign-in and connection settings come from, and in which order they win.
+"""Where sign-in settings come from, and in which order they win; the config file they share.
 
 Precedence, lowest to highest (a later source overrides an earlier one, field by field):
 
-1. built-in defaults (the fields of :class:`AuthSettings` / :class:`ConnectionSettings`);
+1. built-in defaults (the fields of :class:`AuthSettings`);
 2. the config file: TOML at ``$FABRIC_LIVY_CONFIG`` if set, else
    ``$XDG_CONFIG_HOME/fabric-livy-magics/config.toml`` (``~/.config/fabric-livy-magics/config.toml``;
-   ``%APPDATA%\\fabric-livy-magics\\config.toml`` on Windows), tables ``[auth]`` and ``[connection]``;
+   ``%APPDATA%\\fabric-livy-magics\\config.toml`` on Windows), table ``[auth]``;
 3. environment variables (table below);
 4. explicit arguments (widget fields, ``%livy login`` / ``%livy connect`` options, code).
+
+The ``[connection]`` table (which lakehouse) is read by ``livy/settings.py`` through the same
+:func:`config_table` and :func:`merge_layers`: where sessions run is not a sign-in matter.
 
 Secrets (client secret, certificate password) are read from the environment or given explicitly
 (widget, ``getpass``); the config file may not hold them, since config files get shared and synced.
@@ -26,7 +29,8 @@ Environment variables::
     FABRIC_LIVY_TOKEN_CACHE            token cache file; "none" keeps tokens in memory only
     FABRIC_LIVY_TOKEN_ENV_VAR          variable the "environment" method reads (FABRIC_ACCESS_TOKEN)
     FABRIC_LIVY_CONFIG                 config file path
-    FABRIC_WORKSPACE_ID, FABRIC_LAKEHOUSE_ID, FABRIC_ENVIRONMENT_ID, FABRIC_LIVY_CONNECTION_STRING
+
+Every variable the package reads, with its meaning, is in ``livy/settings.SETTINGS``.
 """
 
 from __future__ import annotations
@@ -45,15 +49,16 @@ from fabric_livy_magics.errors import ConfigurationError
 __all__ = [
     "AUTH_METHODS",
     "AuthSettings",
-    "ConnectionSettings",
     "DEFAULT_AUTHORITY_HOST",
+    "ENV_AUTH",
     "FABRIC_APP_SCOPE",
     "FABRIC_DELEGATED_SCOPES",
+    "config_table",
     "default_config_path",
     "load_config_file",
+    "merge_layers",
     "normalize_method",
     "resolve_auth_settings",
-    "resolve_connection_settings",
 ]
 
 DEFAULT_AUTHORITY_HOST = "https://login.microsoftonline.com"
@@ -104,8 +109,9 @@ _METHOD_ALIASES = {
 _SECRET_FIELDS = frozenset({"client_secret", "certificate_password"})
 _NO_CACHE_WORDS = frozenset({"none", "off", "memory", "false", "0"})
 
-# environment variable -> (table, field)
-_ENV_AUTH = {
+#: Environment variable -> AuthSettings field. (The registry, ``livy/settings.SETTINGS``, lists
+#: them for people; a test holds the two together, since this layer cannot import that one.)
+ENV_AUTH = {
     "FABRIC_LIVY_AUTH_METHOD": "method",
     "AZURE_TENANT_ID": "tenant_id",
     "AZURE_CLIENT_ID": "client_id",
@@ -116,12 +122,6 @@ _ENV_AUTH = {
     "FABRIC_LIVY_SCOPES": "scopes",
     "FABRIC_LIVY_TOKEN_CACHE": "token_cache_path",
     "FABRIC_LIVY_TOKEN_ENV_VAR": "token_env_var",
-}
-_ENV_CONNECTION = {
-    "FABRIC_WORKSPACE_ID": "workspace_id",
-    "FABRIC_LAKEHOUSE_ID": "lakehouse_id",
-    "FABRIC_ENVIRONMENT_ID": "environment_id",
-    "FABRIC_LIVY_CONNECTION_STRING": "connection_string",
 }
 
 
@@ -171,46 +171,6 @@ class AuthSettings:
         return dataclasses.replace(self, **changes)
 
 
-_GUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
-_CONN_RE = re.compile(rf"/workspaces/(?P<ws>{_GUID})/lakehouses/(?P<lh>{_GUID})", re.IGNORECASE)
-
-
-@dataclass(frozen=True)
-class ConnectionSettings:
-    """Which Fabric lakehouse to run in: the result of the sign-in form, for ``%livy connect``.
-
-    ``connection_string`` is the "Session job connection string" a person pasted, kept as given;
-    when it is set, workspace and lakehouse ids are read from it unless given separately.
-    """
-
-    workspace_id: str | None = None
-    lakehouse_id: str | None = None
-    environment_id: str | None = None
-    connection_string: str | None = None
-
-    def __post_init__(self) -> None:
-        if self.connection_string and not (self.workspace_id and self.lakehouse_id):
-            match = _CONN_RE.search(self.connection_string)
-            if match is None:
-                raise ConfigurationError(
-                    "The connection string has no /workspaces/<id>/lakehouses/<id> part. Copy the "
-                    "Session job connection string from the lakehouse's Livy endpoint settings."
-                )
-            object.__setattr__(self, "workspace_id", self.workspace_id or match["ws"])
-            object.__setattr__(self, "lakehouse_id", self.lakehouse_id or match["lh"])
-        for name in ("workspace_id", "lakehouse_id", "environment_id"):
-            value = getattr(self, name)
-            if value and not re.fullmatch(_GUID, value):
-                raise ConfigurationError(
-                    f"{name.replace('_', ' ').capitalize()} {value!r} is not a GUID; copy it from "
-                    "the item's URL in Fabric (…/groups/<workspace>/lakehouses/<lakehouse>)."
-                )
-
-    @property
-    def is_complete(self) -> bool:
-        return bool(self.workspace_id and self.lakehouse_id)
-
-
 def default_config_path(environ: Mapping[str, str] | None = None) -> Path:
     env = os.environ if environ is None else environ
     if env.get("FABRIC_LIVY_CONFIG"):
@@ -223,8 +183,10 @@ def default_config_path(environ: Mapping[str, str] | None = None) -> Path:
 
 
 def load_config_file(path: str | Path | None = None, environ: Mapping[str, str] | None = None
-                     ) -> dict[str, dict[str, Any]]:
-    """The ``[auth]`` and ``[connection]`` tables of the config file; empty when it is absent."""
+                     ) -> tuple[Path, dict[str, Any]]:
+    """The config file's path and its parsed TOML; ``{}`` when the default file is absent (a
+    file named by ``path`` or FABRIC_LIVY_CONFIG must exist). Readers take their table with
+    :func:`config_table`."""
     import tomllib
 
     explicit = path is not None or bool((os.environ if environ is None else environ).get(
@@ -237,36 +199,39 @@ def load_config_file(path: str | Path | None = None, environ: Mapping[str, str] 
             raise ConfigurationError(
                 f"Config file {config_path} does not exist. Create it or unset FABRIC_LIVY_CONFIG."
             ) from None
-        return {}
+        return config_path, {}
     except OSError as exc:
         raise ConfigurationError(f"Cannot read config file {config_path}: {exc.strerror}.") from None
     try:
-        data = tomllib.loads(raw.decode("utf-8"))
+        return config_path, tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigurationError(f"Config file {config_path} is not valid TOML: {exc}.") from None
-    tables: dict[str, dict[str, Any]] = {}
-    for table, allowed in (("auth", _AUTH_FIELDS), ("connection", _CONNECTION_FIELDS)):
-        values = data.get(table, {})
-        if not isinstance(values, dict):
-            raise ConfigurationError(f"[{table}] in {config_path} must be a table.")
-        secret = _SECRET_FIELDS & values.keys()
-        if secret:
-            raise ConfigurationError(
-                f"{config_path} sets {', '.join(sorted(secret))}: secrets do not belong in a config "
-                "file. Use AZURE_CLIENT_SECRET / AZURE_CLIENT_CERTIFICATE_PASSWORD or the sign-in form."
-            )
-        unknown = values.keys() - allowed
-        if unknown:
-            raise ConfigurationError(
-                f"Unknown key(s) {', '.join(sorted(unknown))} in [{table}] of {config_path}. "
-                f"Known: {', '.join(sorted(allowed - _SECRET_FIELDS))}."
-            )
-        tables[table] = dict(values)
-    return tables
+
+
+def config_table(table: str, allowed: frozenset[str], *, path: str | Path | None = None,
+                 environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """One table of the config file (``[auth]``, ``[connection]``), its keys checked against
+    ``allowed``; secrets are refused in any table (config files get shared and synced)."""
+    config_path, data = load_config_file(path, environ)
+    values = data.get(table, {})
+    if not isinstance(values, dict):
+        raise ConfigurationError(f"[{table}] in {config_path} must be a table.")
+    secret = _SECRET_FIELDS & values.keys()
+    if secret:
+        raise ConfigurationError(
+            f"{config_path} sets {', '.join(sorted(secret))}: secrets do not belong in a config "
+            "file. Use AZURE_CLIENT_SECRET / AZURE_CLIENT_CERTIFICATE_PASSWORD or the sign-in form."
+        )
+    unknown = values.keys() - allowed
+    if unknown:
+        raise ConfigurationError(
+            f"Unknown key(s) {', '.join(sorted(unknown))} in [{table}] of {config_path}. "
+            f"Known: {', '.join(sorted(allowed - _SECRET_FIELDS))}."
+        )
+    return dict(values)
 
 
 _AUTH_FIELDS = frozenset(f.name for f in dataclasses.fields(AuthSettings))
-_CONNECTION_FIELDS = frozenset(f.name for f in dataclasses.fields(ConnectionSettings))
 
 
 def _coerce_auth(name: str, value: Any) -> Any:
@@ -303,7 +268,8 @@ def _coerce_auth(name: str, value: Any) -> Any:
     return str(value)
 
 
-def _merge(layers: list[Mapping[str, Any]], allowed: frozenset[str]) -> dict[str, Any]:
+def merge_layers(layers: list[Mapping[str, Any]], allowed: frozenset[str]) -> dict[str, Any]:
+    """Later layers win, key by key; ``None`` and blank strings mean "not given" at a layer."""
     merged: dict[str, Any] = {}
     for layer in layers:
         for key, value in layer.items():
@@ -323,9 +289,9 @@ def resolve_auth_settings(
 ) -> AuthSettings:
     """Defaults < config file ``[auth]`` < environment < ``explicit`` (``None`` values skipped)."""
     env = os.environ if environ is None else environ
-    file_layer = load_config_file(config_path, env).get("auth", {})
-    env_layer = {fld: env[var] for var, fld in _ENV_AUTH.items() if env.get(var)}
-    merged = _merge([file_layer, env_layer, dict(explicit or {})], _AUTH_FIELDS)
+    file_layer = config_table("auth", _AUTH_FIELDS, path=config_path, environ=env)
+    env_layer = {fld: env[var] for var, fld in ENV_AUTH.items() if env.get(var)}
+    merged = merge_layers([file_layer, env_layer, dict(explicit or {})], _AUTH_FIELDS)
     values = {name: _coerce_auth(name, value) for name, value in merged.items()}
     cache_path = values.get("token_cache_path")
     if cache_path is not None and cache_path.strip().lower() in _NO_CACHE_WORDS:
@@ -334,27 +300,11 @@ def resolve_auth_settings(
     return AuthSettings(**values)
 
 
-def resolve_connection_settings(
-    explicit: Mapping[str, Any] | None = None,
-    *,
-    environ: Mapping[str, str] | None = None,
-    config_path: str | Path | None = None,
-) -> ConnectionSettings:
-    """Same precedence as :func:`resolve_auth_settings`, for workspace / lakehouse / environment.
+def __getattr__(name: str) -> Any:
+    """The old import path of what moved to ``livy/settings.py`` (``notebook/widgets.py`` still
+    uses it): which lakehouse sessions run in is not a sign-in setting."""
+    if name in ("ConnectionSettings", "resolve_connection_settings"):
+        import importlib
 
-    A connection string given at a higher layer replaces workspace and lakehouse ids from lower
-    layers, since it names both.
-    """
-    env = os.environ if environ is None else environ
-    layers: list[dict[str, Any]] = [
-        load_config_file(config_path, env).get("connection", {}),
-        {fld: env[var] for var, fld in _ENV_CONNECTION.items() if env.get(var)},
-        dict(explicit or {}),
-    ]
-    merged: dict[str, Any] = {}
-    for layer in layers:
-        if layer.get("connection_string"):
-            merged.pop("workspace_id", None)
-            merged.pop("lakehouse_id", None)
-        merged.update(_merge([layer], _CONNECTION_FIELDS))
-    return ConnectionSettings(**{k: str(v).strip() for k, v in merged.items()})
+        return getattr(importlib.import_module("fabric_livy_magics.livy.settings"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,10 +1,11 @@
 """``fabric-livy batch submit|status|logs|cancel|list``: Spark batch jobs from a shell or CI.
 
-Where: ``--url`` (Apache Livy or the local server), ``--connection-string`` or
-``--workspace``/``--lakehouse`` (Fabric); without them the same settings as the magics
-(FABRIC_LIVY_CONNECTION_STRING, FABRIC_WORKSPACE_ID + FABRIC_LAKEHOUSE_ID, the config file), then
-FABRIC_LIVY_URL / LIVY_URL. Sign-in: ``--auth METHOD`` or the configured method
-(FABRIC_LIVY_AUTH_METHOD, AZURE_* variables, config file); nothing for a loopback server.
+Where and how to sign in follow the magics' rules (``livy/targets.py``): ``--url`` (Apache Livy
+or the local server), ``--connection-string`` or ``--workspace``/``--lakehouse`` (Fabric), or
+``--local``; without them the same settings as the magics (FABRIC_LIVY_CONNECTION_STRING,
+FABRIC_WORKSPACE_ID + FABRIC_LAKEHOUSE_ID, the config file), then FABRIC_LIVY_URL / LIVY_URL.
+Sign-in: ``--auth METHOD`` or the configured method (FABRIC_LIVY_AUTH_METHOD, AZURE_* variables,
+config file); a local server's shared secret; nothing for a loopback server.
 
 Exit status: 0 when the batch succeeded (``submit --wait``), was submitted (``submit``), was
 cancelled (``cancel``), or is running or succeeded (``status``); 1 when it failed or an error
@@ -16,14 +17,20 @@ is sent (no target, a missing file, a malformed id). Arguments of the script tha
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fabric_livy_magics.livy.batches import BATCH_LOG_LINES, BATCH_TAIL_LINES
+from fabric_livy_magics.livy.batches import BATCH_LOG_LINES, BATCH_TAIL_LINES, parse_batch_id
 
-__all__ = ["register"]
+if TYPE_CHECKING:
+    from fabric_livy_magics.livy.targets import Target
+
+__all__ = ["register", "resolve"]
+
+#: What to do when nothing says where the batch runs.
+NO_ENDPOINT = ("No Livy endpoint: pass --url URL (or set FABRIC_LIVY_URL), --connection-string, "
+               "or --workspace and --lakehouse.")
 
 def register(subcommands: Any) -> None:
     """Add ``batch`` and its subcommands to the ``fabric-livy`` parser."""
@@ -84,80 +91,59 @@ def _fail(message: str) -> int:
     return 1
 
 
-def _endpoint(args: argparse.Namespace) -> Any:
-    """Where the batch runs: the options, else what the magics would use (``livy/targets.py``)."""
-    from fabric_livy_magics.errors import ConfigurationError
-    from fabric_livy_magics.livy.targets import configured_endpoint, endpoint_from_options
+def resolve(args: argparse.Namespace) -> Target:
+    """Where the batch runs and how requests are signed: the magics' rules
+    (``livy/targets.resolve_target``), without a notebook sign-in and without starting the local
+    server unless ``--local`` asks for it."""
+    from fabric_livy_magics.livy.targets import TargetChoice, resolve_target
 
-    endpoint = endpoint_from_options(url=args.url, connection_string=args.connection_string,
-                                     workspace=args.workspace, lakehouse=args.lakehouse)
-    if args.local:
-        if endpoint is not None:
-            raise ConfigurationError("Give one target, not --local and another.")
-        return _local_endpoint()
-    if endpoint is not None:
-        return endpoint
-    configured = configured_endpoint()
-    if configured is not None:
-        return configured[0]
-    raise ConfigurationError("No Livy endpoint: pass --url URL (or set FABRIC_LIVY_URL), "
-                             "--connection-string, or --workspace and --lakehouse.")
+    target, _ = resolve_target(TargetChoice.from_options(args), missing=NO_ENDPOINT,
+                               local_server=_local_server)
+    return target
 
 
-def _local_endpoint() -> Any:
+def _local_server() -> Any:
     """The embedded server this user runs (as the magics find it), else one started now."""
-    from fabric_livy_magics.errors import ConfigurationError
-    from fabric_livy_magics.livy.endpoints import LivyEndpoint
-    from fabric_livy_magics.server.launcher import ServerStartError, find_running_server, start_server
+    from fabric_livy_magics.livy.targets import configured_local_master, find_or_start_local_server
+    from fabric_livy_magics.server import launcher
 
-    server = find_running_server()
-    if server is None:
-        print("Starting the local Livy server (PySpark) in the background...", file=sys.stderr)
-        try:
-            server = start_server(master="local[2]", remember=True)
-        except ServerStartError as exc:
-            raise ConfigurationError(f"{exc} Check that Java 17+ and pyspark are installed.") from exc
-    return LivyEndpoint(server.url)
-
-
-def _token_source(endpoint: Any, method: str | None) -> Any:
-    """The magics' sign-in rule (``livy/targets.token_source_for``), without a notebook sign-in."""
-    from fabric_livy_magics.livy.targets import token_source_for
-
-    return token_source_for(endpoint, method)[1]
+    server, _ = find_or_start_local_server(launcher, master=configured_local_master(),
+                                           say=lambda text: print(text, file=sys.stderr))
+    return server
 
 
 def _batch_client(args: argparse.Namespace) -> Any:
     from fabric_livy_magics.livy.batches import BatchClient
     from fabric_livy_magics.livy.client import LivyClient
 
-    endpoint = _endpoint(args)
-    client = LivyClient(endpoint, _token_source(endpoint, args.auth),
+    target = resolve(args)
+    client = LivyClient(target.endpoint, target.token_provider,
                         timeout=(min(5.0, args.http_timeout), args.http_timeout))
     return BatchClient(client)
 
 
-def _pairs(items: list[str], option: str) -> dict[str, str]:
-    from fabric_livy_magics.livy.targets import parse_pairs
+def _check_lines(lines: int, least: int) -> None:
+    """``-n`` as the magics check it (a ConfigurationError: exit status 2)."""
+    from fabric_livy_magics.errors import ConfigurationError
 
-    return parse_pairs(items, option)
-
-
-def _batch_id(batches: Any, text: str) -> Any:
-    from fabric_livy_magics.livy.batches import parse_batch_id
-
-    return parse_batch_id(batches.endpoint, text)
+    if lines < least:
+        what = "a positive number of lines" if least > 0 else "a number of lines >= 0"
+        raise ConfigurationError(f"-n takes {what}; got {lines}.")
 
 
 # --- actions -------------------------------------------------------------------------------
 
 def _submit(args: argparse.Namespace) -> int:
+    from fabric_livy_magics.livy.targets import parse_pairs
+
+    _check_lines(args.lines, 0)
+    conf, tags = parse_pairs(args.conf, "--conf"), parse_pairs(args.tag, "--tag")
     batches = _batch_client(args)
     with batches.client:
         created = batches.create_batch(
-            args.path, args=[*args.args, *getattr(args, "passthrough", [])], conf=_pairs(args.conf, "--conf"), name=args.name,
+            args.path, args=[*args.args, *getattr(args, "passthrough", [])], conf=conf, name=args.name,
             class_name=args.class_name, py_files=args.py_files, target_lakehouse=args.target_lakehouse,
-            environment_id=args.environment, tags=_pairs(args.tag, "--tag") or None)
+            environment_id=args.environment, tags=tags or None)
         if not args.wait:
             print(created.id)
             print(f"Submitted batch {created.id} ({created.phase}).", file=sys.stderr)
@@ -196,7 +182,7 @@ def _wait(batches: Any, batch_id: Any, timeout: float | None, lines: int) -> int
 def _status(args: argparse.Namespace) -> int:
     batches = _batch_client(args)
     with batches.client:
-        batch = batches.get_batch(_batch_id(batches, args.batch_id))
+        batch = batches.get_batch(parse_batch_id(batches.endpoint, args.batch_id))
     reason = f": {batch.error_message}" if batch.error_message and not batch.succeeded else ""
     print(f"{batch.id}\t{batch.phase}{reason}")
     failed = batch.is_finished and not batch.succeeded
@@ -204,20 +190,20 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _logs(args: argparse.Namespace) -> int:
-    if args.lines < 1:
-        return _fail(f"-n takes a positive number of lines; got {args.lines}.")
+    _check_lines(args.lines, 1)
     batches = _batch_client(args)
     with batches.client:
-        page = batches.get_batch_log(_batch_id(batches, args.batch_id), size=args.lines)
-    if page.lines:
-        print("\n".join(page.lines))
+        page = batches.get_batch_log(parse_batch_id(batches.endpoint, args.batch_id), size=args.lines)
+    lines = [text for entry in page.lines for text in entry.splitlines()][-args.lines:]
+    if lines:
+        print("\n".join(lines))
     return 0
 
 
 def _cancel(args: argparse.Namespace) -> int:
     batches = _batch_client(args)
     with batches.client:
-        batch_id = _batch_id(batches, args.batch_id)
+        batch_id = parse_batch_id(batches.endpoint, args.batch_id)
         batches.cancel_batch(batch_id)
     print(f"Batch {batch_id} cancelled.", file=sys.stderr)
     return 0

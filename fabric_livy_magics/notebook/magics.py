@@ -8,27 +8,37 @@ Settings are traits, so ``%config LivyMagics.maxrows = 5000`` and ``c.LivyMagics
 from __future__ import annotations
 
 import atexit
-import os
 from typing import Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_cell_magic, magics_class
-from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from IPython.core.magic_arguments import argument, magic_arguments
 from traitlets import Bool, Float, Int, Unicode, default
 
+from fabric_livy_magics.livy.settings import env_bool, env_float, env_int, env_text, setting_for
+from fabric_livy_magics.livy.targets import KINDS
 from fabric_livy_magics.notebook.commands import dispatch
 from fabric_livy_magics.notebook.commands.cell import CellRequest, run_cell
 from fabric_livy_magics.notebook.commands.connect import default_target
 from fabric_livy_magics.notebook.commands.parsing import parse, refuse_inline_secrets
 from fabric_livy_magics.notebook.commands.state import NotebookState
-from fabric_livy_magics.livy.settings import env_bool, env_float, env_int
-from fabric_livy_magics.livy.targets import KINDS
 from fabric_livy_magics.notebook.settings import MagicSettings
 
 __all__ = ["LivyMagics", "register", "unregister"]
 
 #: The defaults each trait falls back to when its environment variable is not set.
 _DEFAULTS = MagicSettings()
+
+
+def _env(trait: str) -> tuple[str]:
+    """The environment variable that seeds ``trait`` (the registry, ``livy/settings.SETTINGS``)."""
+    return (setting_for(f"LivyMagics.{trait}").name,)
+
+
+def _help(trait: str) -> str:
+    """A trait's help: its meaning and variable, from the registry."""
+    setting = setting_for(f"LivyMagics.{trait}")
+    return f"{setting.meaning} Env {setting.name}."
 
 
 class LocalCellFailed(Exception):
@@ -50,51 +60,44 @@ class LivyMagics(Magics):
         top = spark.sql("select * from sales order by amount desc limit 10")
     """
 
-    maxrows = Int(help="Rows brought back for a table result or -o (-1: all). "
-                       "Env FABRIC_LIVY_MAXROWS.").tag(config=True)
-    default_kind = Unicode(help="Language of cells without -l: pyspark, sql, spark or sparkr. "
-                                "Env FABRIC_LIVY_KIND.").tag(config=True)
-    statement_timeout = Float(help="Seconds a cell waits for its statement (0: no limit). "
-                                   "Env FABRIC_LIVY_STATEMENT_TIMEOUT.").tag(config=True)
-    session_start_timeout = Float(help="Seconds to wait for a session to start (Fabric can take "
-                                       "minutes). Env FABRIC_LIVY_START_TIMEOUT.").tag(config=True)
-    keepalive_interval = Float(help="Seconds between keep-alive calls while idle (0: off). "
-                                    "Env FABRIC_LIVY_KEEPALIVE_INTERVAL.").tag(config=True)
-    auto_local = Bool(help="With nothing configured, use the embedded local server. "
-                           "Env FABRIC_LIVY_AUTO_LOCAL.").tag(config=True)
+    maxrows = Int(help=_help("maxrows")).tag(config=True)
+    default_kind = Unicode(help=_help("default_kind")).tag(config=True)
+    statement_timeout = Float(help=_help("statement_timeout")).tag(config=True)
+    session_start_timeout = Float(help=_help("session_start_timeout")).tag(config=True)
+    keepalive_interval = Float(help=_help("keepalive_interval")).tag(config=True)
+    auto_local = Bool(help=_help("auto_local")).tag(config=True)
     progress_delay = Float(_DEFAULTS.progress_delay,
                            help="Seconds before a progress line appears.").tag(config=True)
-    local_master = Unicode(help="Spark master of a local server started by the magics. "
-                                "Env FABRIC_LIVY_LOCAL_MASTER.").tag(config=True)
+    local_master = Unicode(help=_help("local_master")).tag(config=True)
 
     @default("maxrows")
     def _default_maxrows(self) -> int:
-        return env_int(("FABRIC_LIVY_MAXROWS",), _DEFAULTS.maxrows)
+        return env_int(_env("maxrows"), _DEFAULTS.maxrows)
 
     @default("default_kind")
     def _default_kind(self) -> str:
-        kind = os.environ.get("FABRIC_LIVY_KIND", "").strip().lower()
+        kind = env_text(_env("default_kind"), "").lower()
         return kind if kind in KINDS else _DEFAULTS.default_kind
 
     @default("statement_timeout")
     def _default_statement_timeout(self) -> float:
-        return env_float(("FABRIC_LIVY_STATEMENT_TIMEOUT",), 0.0)
+        return env_float(_env("statement_timeout"), 0.0)
 
     @default("session_start_timeout")
     def _default_start_timeout(self) -> float:
-        return env_float(("FABRIC_LIVY_START_TIMEOUT",), _DEFAULTS.session_start_timeout)
+        return env_float(_env("session_start_timeout"), _DEFAULTS.session_start_timeout)
 
     @default("keepalive_interval")
     def _default_keepalive(self) -> float:
-        return env_float(("FABRIC_LIVY_KEEPALIVE_INTERVAL",), _DEFAULTS.keepalive_interval)
+        return env_float(_env("keepalive_interval"), _DEFAULTS.keepalive_interval)
 
     @default("auto_local")
     def _default_auto_local(self) -> bool:
-        return env_bool(("FABRIC_LIVY_AUTO_LOCAL",), _DEFAULTS.auto_local)
+        return env_bool(_env("auto_local"), _DEFAULTS.auto_local)
 
     @default("local_master")
     def _default_local_master(self) -> str:
-        return os.environ.get("FABRIC_LIVY_LOCAL_MASTER", "").strip() or _DEFAULTS.local_master
+        return env_text(_env("local_master"), _DEFAULTS.local_master)
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell=shell, **kwargs)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from fabric_livy_magics.livy.targets import DEFAULT_LOCAL_MASTER
+
 __all__ = ["MagicSettings"]
 
 
@@ -22,4 +24,4 @@ class MagicSettings:
     keepalive_interval: float = 300.0
     auto_local: bool = True
     progress_delay: float = 1.0
-    local_master: str = "local[2]"
+    local_master: str = DEFAULT_LOCAL_MASTER

@@ -5,14 +5,19 @@ from __future__ import annotations
 import pytest
 
 from fabric_livy_magics.auth.settings import (
+    ENV_AUTH,
     FABRIC_APP_SCOPE,
     FABRIC_DELEGATED_SCOPES,
     AuthSettings,
-    ConnectionSettings,
     resolve_auth_settings,
-    resolve_connection_settings,
 )
 from fabric_livy_magics.errors import ConfigurationError
+from fabric_livy_magics.livy.settings import (
+    SETTINGS,
+    ConnectionSettings,
+    fields_of,
+    resolve_connection_settings,
+)
 
 WS = "aaaaaaaa-0000-0000-0000-000000000001"
 LH = "bbbbbbbb-0000-0000-0000-000000000002"
@@ -110,3 +115,31 @@ def test_connection_precedence_and_connection_string(clean_env, tmp_path):
         ConnectionSettings(workspace_id="my workspace")
     with pytest.raises(ConfigurationError, match="connection string has no"):
         ConnectionSettings(connection_string="https://example.com/")
+
+
+def test_connection_table_keys_are_checked_by_its_reader(clean_env, tmp_path):
+    _config(tmp_path, f'[connection]\nworkspace_id = "{WS}"\nlakehouse = "{LH}"\n')
+    with pytest.raises(ConfigurationError, match=r"Unknown key\(s\) lakehouse in \[connection\]"):
+        resolve_connection_settings()
+    _config(tmp_path, '[connection]\nclient_secret = "do-not-store-me"\n')
+    with pytest.raises(ConfigurationError, match="secrets do not belong"):
+        resolve_connection_settings()
+    _config(tmp_path, 'connection = "not a table"\n')
+    with pytest.raises(ConfigurationError, match=r"\[connection\] in .* must be a table"):
+        resolve_connection_settings()
+
+
+def test_sign_in_variables_are_the_registered_ones():
+    """``auth`` cannot import the registry (it sits below ``livy``): this holds the two together."""
+    assert ENV_AUTH == fields_of("auth")
+    assert {s.name for s in SETTINGS if s.secret} >= {"AZURE_CLIENT_SECRET", "AZURE_CLIENT_CERTIFICATE_PASSWORD",
+                                                      "FABRIC_ACCESS_TOKEN"}
+    assert set(fields_of("connection").values()) == {"workspace_id", "lakehouse_id", "environment_id",
+                                                     "connection_string"}
+
+
+def test_old_import_path_of_connection_settings_still_works():
+    from fabric_livy_magics.auth import settings
+
+    assert settings.ConnectionSettings is ConnectionSettings
+    assert settings.resolve_connection_settings is resolve_connection_settings

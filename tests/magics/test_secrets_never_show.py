@@ -29,7 +29,7 @@ def test_credentials_in_a_url_are_refused_by_the_magic_and_the_cli(shell: Any, u
         shell.run_line_magic("livy", f"connect --url {url}")
     assert "credentials" in str(info.value) and PASSWORD not in str(info.value)
     assert PASSWORD not in captured.stdout + captured.stderr
-    assert main(["batch", "status", "1", "--url", url]) == 1
+    assert main(["batch", "status", "1", "--url", url]) == 2  # refused before anything is sent
     err = capsys.readouterr().err
     assert "credentials" in err and PASSWORD not in err
 

@@ -1,7 +1,8 @@
 """The ``%livy`` subcommands, one module per group; ``dispatch`` routes a ``%livy`` line.
 
-Adding a group (for example ``batch``) means a module with ``PARSERS`` and handler functions,
-and its entries in ``HANDLERS``.
+Adding a group means a module with ``PARSERS`` and handler functions, and its entries in
+``HANDLERS``; ``%livy help`` lists it from ``PARSERS``. Handlers raise ConfigurationError for a
+bad option or setting (as the library does); ``dispatch`` shows it as IPython's UsageError.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Any
 
 from IPython.core.error import UsageError
 
-from fabric_livy_magics.notebook.commands import admin, connect, data, sessions
+from fabric_livy_magics.notebook.commands import admin, batch, connect, data, sessions
 from fabric_livy_magics.notebook.commands.parsing import usage_errors
 from fabric_livy_magics.notebook.commands.state import NotebookState
 
@@ -20,7 +21,8 @@ __all__ = ["HANDLERS", "PARSERS", "NotebookState", "dispatch"]
 Handler = Callable[[NotebookState, str], Any]
 
 PARSERS: dict[str, Callable[..., Any]] = {
-    "connect": connect.connect_parser_func, **sessions.PARSERS, **data.PARSERS, **admin.PARSERS,
+    "connect": connect.connect_parser_func, **sessions.PARSERS, **data.PARSERS, **batch.PARSERS,
+    **admin.PARSERS,
 }
 
 
@@ -39,21 +41,18 @@ HANDLERS: dict[str, Handler] = {
     "stop": sessions.stop,
     "cancel": sessions.cancel,
     "send": data.send,
+    "batch": batch.batch,
+    "batches": batch.batches,
     "config": admin.config,
     "login": admin.login,
     "help": lambda state, line: admin.help_(state, line, PARSERS),
 }
 
-# Spark batch jobs: `%livy batch submit|status|logs|cancel`, `%livy batches`.
-from fabric_livy_magics.notebook.commands import batch as _batch  # noqa: E402
-
-PARSERS.update(_batch.PARSERS)
-HANDLERS.update({"batch": _batch.batch, "batches": _batch.batches})
-
 
 def dispatch(state: NotebookState, line: str) -> Any:
-    """Run ``%livy <command> [options]``; unknown commands and bad options raise UsageError
-    (the caller has already refused secrets in ``line``)."""
+    """Run ``%livy <command> [options]``; unknown commands and bad options raise UsageError,
+    a ConfigurationError included: this is the one place the notebook's commands make that
+    translation. (``LivyMagics.livy`` has already refused secrets in ``line``.)"""
     command, _, rest = line.strip().partition(" ")
     if not command:
         command = "help"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 from collections.abc import Callable
 from typing import Any
 
@@ -14,7 +13,6 @@ from fabric_livy_magics.notebook.commands.state import NotebookState
 from fabric_livy_magics.livy.settings import mask, set_settings
 
 __all__ = ["PARSERS", "config", "help_text", "login"]
-
 
 
 @set_prog("%livy config")
@@ -74,9 +72,9 @@ def config(state: NotebookState, line: str) -> None:
 def login(state: NotebookState, line: str) -> None:
     """Show the sign-in form (or text prompts); the result signs requests from then on."""
     args = parse(_login, line)
-    from fabric_livy_magics.notebook.commands.connect import parse_auth_method
+    from fabric_livy_magics.auth.settings import normalize_method
 
-    method = parse_auth_method(args.auth or None)
+    method = normalize_method(args.auth) if args.auth else None
 
     def signed_in(result: Any) -> None:
         state.signed_in = result
@@ -109,20 +107,20 @@ def _widgets_work(shell: Any) -> bool:
 
 def _apply_sign_in(state: NotebookState, result: Any) -> None:
     """After sign-in: use the lakehouse the form named if nothing is connected yet, and the token."""
-    from fabric_livy_magics.notebook.commands.connect import fabric_endpoint, make_target
-    from fabric_livy_magics.livy.targets import SessionOptions
+    from fabric_livy_magics.livy.targets import SessionOptions, build_target, fabric_endpoint
 
     connection = result.connection
     if state.target is None and connection.is_complete:
         endpoint = fabric_endpoint(connection)
         options = SessionOptions(kind=state.settings().default_kind,
                                  environment_id=connection.environment_id)
-        state.set_target(make_target(state, endpoint, None), options)
+        state.set_target(build_target(endpoint, None, signed_in=state.signed_in), options)
         print(f"Connected to {state.target.description if state.target else endpoint.root}.")
     elif state.target is not None and state.target.local_server is None and (
             state.session is None or not state.session.started):
         options = state.options
-        state.set_target(make_target(state, state.target.endpoint, None), options)  # type: ignore[arg-type]
+        state.set_target(build_target(state.target.endpoint, None, signed_in=state.signed_in),
+                         options)  # type: ignore[arg-type]
 
 
 _CELL_MAGICS = """\

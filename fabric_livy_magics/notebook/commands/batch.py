@@ -14,12 +14,11 @@ from typing import Any
 from IPython.core.error import UsageError
 from IPython.core.magic_arguments import argument, magic_arguments
 
-from fabric_livy_magics.livy.batches import BATCH_LOG_LINES, BATCH_TAIL_LINES
+from fabric_livy_magics.errors import LivyError
+from fabric_livy_magics.livy.batches import BATCH_LOG_LINES, BATCH_TAIL_LINES, parse_batch_id
 from fabric_livy_magics.livy.targets import parse_pairs
-from fabric_livy_magics.notebook.commands.connect import parse_conf
 from fabric_livy_magics.notebook.commands.parsing import parse, set_prog
 from fabric_livy_magics.notebook.commands.state import NotebookState
-from fabric_livy_magics.errors import ConfigurationError, LivyError
 
 __all__ = ["PARSERS", "batch", "batches"]
 
@@ -99,12 +98,6 @@ def _batch_client(state: NotebookState) -> Iterator[Any]:
         client.close()
 
 
-def _batch_id(batches: Any, text: str) -> Any:
-    from fabric_livy_magics.livy.batches import parse_batch_id
-
-    return parse_batch_id(batches.endpoint, text)
-
-
 def batch(state: NotebookState, line: str) -> Any:
     """``%livy batch SUBCOMMAND ...``."""
     sub, _, rest = line.strip().partition(" ")
@@ -121,12 +114,13 @@ def submit(state: NotebookState, line: str) -> None:
     script_args = list(args.args) + (tail.split() if sep else [])
     if args.lines < 0:
         raise UsageError(f"-n takes a number of lines >= 0; got {args.lines}.")
-    conf = parse_conf(args.conf)
+    conf = parse_pairs(args.conf, "--conf", refuse_secrets=True)  # magic lines are saved in notebooks
+    tags = parse_pairs(args.tag, "--tag")
     with _batch_client(state) as batches:
         created = batches.create_batch(
             args.path, args=script_args, conf=conf, name=args.name, class_name=args.class_name,
             py_files=args.py_files, target_lakehouse=args.target_lakehouse,
-            environment_id=args.environment, tags=parse_pairs(args.tag, "--tag") or None)
+            environment_id=args.environment, tags=tags or None)
         print(f"Submitted batch {created.id} ({created.phase}).")
         if not args.wait:
             print(f"See `%livy batch status {created.id}`; `%livy batch logs {created.id}` for its log.")
@@ -163,7 +157,7 @@ def _wait(state: NotebookState, batches: Any, batch_id: Any, timeout: float | No
 def status(state: NotebookState, line: str) -> None:
     args = parse(_status, line)
     with _batch_client(state) as batches:
-        current = batches.get_batch(_batch_id(batches, args.batch_id))
+        current = batches.get_batch(parse_batch_id(batches.endpoint, args.batch_id))
     name = f" ({current.name})" if current.name else ""
     app = f", application {current.app_id}" if current.app_id else ""
     reason = f": {current.error_message}" if current.error_message and not current.succeeded else ""
@@ -175,7 +169,7 @@ def logs(state: NotebookState, line: str) -> None:
     if args.lines < 1:
         raise UsageError(f"-n takes a positive number of lines; got {args.lines}.")
     with _batch_client(state) as batches:
-        page = batches.get_batch_log(_batch_id(batches, args.batch_id), size=args.lines)
+        page = batches.get_batch_log(parse_batch_id(batches.endpoint, args.batch_id), size=args.lines)
     lines = [text for entry in page.lines for text in entry.splitlines()][-args.lines:]
     print("\n".join(lines) if lines else "(the log is empty)")
 
@@ -183,7 +177,7 @@ def logs(state: NotebookState, line: str) -> None:
 def cancel(state: NotebookState, line: str) -> None:
     args = parse(_cancel, line)
     with _batch_client(state) as batches:
-        batch_id = _batch_id(batches, args.batch_id)
+        batch_id = parse_batch_id(batches.endpoint, args.batch_id)
         batches.cancel_batch(batch_id)
         after = batches.get_batch(batch_id) if not batches.endpoint.supports_log_route else None
     print(f"Batch {batch_id} cancelled" + (f" ({after.phase})." if after is not None else "."))

@@ -6,30 +6,30 @@ which starts the embedded server if none is running.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic_arguments import argument, magic_arguments
 
 from fabric_livy_magics.errors import ConfigurationError
-from fabric_livy_magics.livy.endpoints import Endpoint, FabricEndpoint, LivyEndpoint
+from fabric_livy_magics.livy.endpoints import Endpoint
 from fabric_livy_magics.livy.targets import (
     KINDS,
     SessionOptions,
     Target,
-    build_target,
-    configured_endpoint,
-    endpoint_from_options,
+    TargetChoice,
+    find_or_start_local_server,
     parse_pairs,
+    resolve_target,
 )
-from fabric_livy_magics.notebook.commands.parsing import parse, set_prog, usage_errors
+from fabric_livy_magics.notebook.commands.parsing import parse, set_prog
 from fabric_livy_magics.notebook.commands.state import NotebookState
 
-if TYPE_CHECKING:
-    from fabric_livy_magics.auth.settings import ConnectionSettings
+__all__ = ["connect", "connect_parser_func", "default_target", "resolve"]
 
-__all__ = ["connect", "connect_parser_func", "default_target", "fabric_endpoint", "local_target",
-           "make_target", "parse_auth_method", "parse_conf"]
+#: What to do when nothing says where cells run (and ``LivyMagics.auto_local`` is off).
+NO_ENDPOINT = ("No Livy endpoint is configured. Run `%livy connect --url URL` (Livy), "
+               "`%livy connect --connection-string S` (Fabric) or `%livy connect --local`.")
 
 
 @set_prog("%livy connect")
@@ -66,34 +66,20 @@ def connect_parser_func(line: str) -> None:
 
 
 def connect(state: NotebookState, line: str) -> str:
-    """Parse ``%livy connect`` options, validate them all, then switch the notebook's target."""
+    """Parse ``%livy connect`` options, validate them all, then switch the notebook's target.
+    (A ConfigurationError becomes a UsageError in ``commands.dispatch``.)"""
     args = parse(connect_parser_func, line)
-    if args.local and (args.url or args.workspace or args.lakehouse or args.connection_string):
-        named = [n for n, v in (("--url", args.url), ("--workspace/--lakehouse", args.workspace or args.lakehouse),
-                                ("--connection-string", args.connection_string)) if v]
-        raise UsageError(f"Give one target, not {' and '.join(named)} and --local.")
     if args.tag and not args.high_concurrency:
         raise UsageError("--tag needs --high-concurrency.")
-    conf = parse_conf(args.conf)
-    method = parse_auth_method(args.auth)
     settings = state.settings()
     options = SessionOptions(
-        kind=args.kind or settings.default_kind, name=args.name, conf=conf,
-        environment_id=args.environment, high_concurrency=args.high_concurrency, tag=args.tag,
-        keep=args.keep)
-    with usage_errors():
-        endpoint = endpoint_from_options(url=args.url, connection_string=args.connection_string,
-                                         workspace=args.workspace, lakehouse=args.lakehouse)
-    if args.local:
-        target = local_target(state, method)
-    elif endpoint is not None:
-        target = make_target(state, endpoint, method)
-    else:
-        target, _ = default_target(state, method=method)
+        kind=args.kind or settings.default_kind, name=args.name,
+        conf=parse_pairs(args.conf, "--conf", refuse_secrets=True), environment_id=args.environment,
+        high_concurrency=args.high_concurrency, tag=args.tag, keep=args.keep)
+    target, _ = resolve(state, TargetChoice.from_options(args))
     _check_options(target, options)
     if target.local_server is None and target.endpoint.is_loopback:
-        with usage_errors():
-            check_reachable(target.endpoint)  # before anything changes: a typo keeps the old session
+        check_reachable(target.endpoint)  # before anything changes: a typo keeps the old session
     left = _old_session_fate(state)
     state.set_target(target, options)
     return f"Connected to {target.description}. {_lazy_note(options)}{left}"
@@ -140,66 +126,25 @@ def _check_options(target: Target, options: SessionOptions) -> None:
         raise UsageError("--environment works only with Fabric targets.")
 
 
-def parse_conf(pairs: list[str]) -> dict[str, str]:
-    """``["k=v", ...]`` -> dict; a secret-looking key is refused (it would be saved in the notebook)."""
-    with usage_errors():
-        return parse_pairs(pairs, "--conf", refuse_secrets=True)
+def resolve(state: NotebookState, choice: TargetChoice) -> tuple[Target, str | None]:
+    """The shared rules (``livy/targets.resolve_target``) with this notebook's sign-in, its
+    ``auto_local`` setting, and the embedded server it may start (and then stops at shutdown)."""
+    return resolve_target(choice, missing=NO_ENDPOINT, signed_in=state.signed_in,
+                          local_server=lambda: _local_server(state), auto_local=state.settings().auto_local)
 
 
-def parse_auth_method(name: str | None) -> str | None:
-    """A ``--auth`` value as the method's canonical name; an unknown one is a UsageError."""
-    if name is None:
-        return None
-    from fabric_livy_magics.auth.settings import normalize_method
+def _local_server(state: NotebookState) -> Any:
+    from fabric_livy_magics.server import launcher
 
-    with usage_errors():
-        return normalize_method(name)
-
-
-def make_target(state: NotebookState, endpoint: Endpoint, method: str | None,
-                local_server: Any = None) -> Target:
-    """A Target by the shared rules (``livy/targets.build_target``), with this notebook's sign-in."""
-    return build_target(endpoint, method, signed_in=state.signed_in, local_server=local_server)
-
-
-def local_target(state: NotebookState, method: str | None = None) -> Target:
-    """The embedded server: the one already running, else a new one started in the background."""
-    from fabric_livy_magics.server.launcher import (
-        ServerStartError,
-        find_running_server,
-        start_server,
-    )
-
-    server = find_running_server()
-    if server is None:
-        print("Starting the local Livy server (PySpark) in the background...")
-        try:
-            server = start_server(master=state.settings().local_master, remember=True)
-        except ServerStartError as exc:
-            raise ConfigurationError(f"{exc} Check that Java 17+ and pyspark are installed.") from exc
+    server, started = find_or_start_local_server(launcher, master=state.settings().local_master, say=print)
+    if started:
         state.started_server = server
-    return make_target(state, LivyEndpoint(server.url), method, local_server=server)
+    return server
 
 
-def default_target(state: NotebookState, *, method: str | None = None) -> tuple[Target, SessionOptions]:
-    """What a first ``%%livy`` uses without ``%livy connect``: the configured endpoint
-    (``livy/targets.configured_endpoint``: Fabric, then FABRIC_LIVY_URL / LIVY_URL), else the
-    embedded local server (unless ``LivyMagics.auto_local`` is off)."""
-    settings = state.settings()
-    configured = configured_endpoint()
-    if configured is not None:
-        endpoint, environment_id = configured
-        options = SessionOptions(kind=settings.default_kind, environment_id=environment_id)
-        return make_target(state, endpoint, method), options
-    if not settings.auto_local:
-        raise ConfigurationError(
-            "No Livy endpoint is configured. Run `%livy connect --url URL` (Livy), "
-            "`%livy connect --connection-string S` (Fabric) or `%livy connect --local`.")
-    return local_target(state, method), SessionOptions(kind=settings.default_kind)
-
-
-def fabric_endpoint(connection: ConnectionSettings) -> FabricEndpoint:
-    """The lakehouse complete connection settings name (their connection string, when given)."""
-    if connection.connection_string:
-        return FabricEndpoint.from_connection_string(connection.connection_string)
-    return FabricEndpoint(str(connection.workspace_id), str(connection.lakehouse_id))
+def default_target(state: NotebookState) -> tuple[Target, SessionOptions]:
+    """What a first ``%%livy`` uses without ``%livy connect``: the configured endpoint (Fabric,
+    then FABRIC_LIVY_URL / LIVY_URL) with its Fabric Environment, else the embedded local server
+    (unless ``LivyMagics.auto_local`` is off)."""
+    target, environment_id = resolve(state, TargetChoice())
+    return target, SessionOptions(kind=state.settings().default_kind, environment_id=environment_id)
