@@ -17,10 +17,6 @@ from typing import Any
 
 import pytest
 
-HERE = Path(__file__).resolve().parent
-CHECKSUM_NOTEBOOK = HERE / "checksum.ipynb"
-WORKSPACE = "0b9c5a3e-5d1f-4c55-9a5b-1f2e3d4c5b6a"
-LAKEHOUSE = "7e6d5c4b-3a29-4180-9f8e-7d6c5b4a3928"
 _OUR_MODULES = ("fabric_livy_magics.cli.export", "fabric_livy_magics.cli.run")
 
 
@@ -90,15 +86,6 @@ def _placing_notebooks(batch_client: Callable[[argparse.Namespace], Any]) -> Cal
         return batches
 
     return wrapped
-
-
-@pytest.fixture
-def checksum_notebook() -> Path:
-    return CHECKSUM_NOTEBOOK
-
-
-def checksum_lines(text: str) -> list[str]:
-    return [line.strip() for line in text.splitlines() if line.startswith("CHECKSUM ")]
 
 
 @pytest.fixture(scope="session")
