@@ -91,7 +91,7 @@ def run_notebook(path: str | Path, out_dir: str | Path = "out", *, params: Seque
     raw = read_notebook(source)
     cell = find_parameters(raw)
     injected = inject_parameters(raw, parse_values(params, cell, notebook=source.name), cell)
-    nb = nbformat.from_dict(injected.notebook)
+    nb = nbformat.reads(json.dumps(injected.notebook), as_version=4)  # joins split sources
     out = Path(out_dir).expanduser()
     out.mkdir(parents=True, exist_ok=True)
 
