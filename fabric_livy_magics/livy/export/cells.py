@@ -78,11 +78,6 @@ class Cell:
     tags: frozenset[str] = frozenset()
     cell_id: str | None = None
 
-    @property
-    def label(self) -> str:
-        """``cell 5`` (and its id when the notebook has cell ids): how messages name a cell."""
-        return f"cell {self.number}" + (f" (id {self.cell_id})" if self.cell_id else "")
-
 
 def cell_source(cell: Mapping[str, Any]) -> str:
     """A cell's text: nbformat stores it as one string or a list of lines."""
