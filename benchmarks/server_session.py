@@ -97,6 +97,7 @@ def main() -> int:
           f" RSS python {bare_python_mb:.0f} MiB + JVM {bare_jvm_mb:.0f} MiB = {bare_mb:.0f} MiB")
     server = start_server(port=0, master=args.master)
     http = requests.Session()
+    http.headers["X-Requested-By"] = "benchmark"  # Livy's CSRF rule, which the server follows
     base = server.url
     try:
         versions = []

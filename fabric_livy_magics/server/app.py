@@ -12,19 +12,15 @@ Status choices beyond the specs: a statement posted to an ended session answers 
 from __future__ import annotations
 
 import asyncio
-import hmac
-import json
 import sys
 import traceback
-import uuid
-from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp
 
 from fabric_livy_magics.server import views
 from fabric_livy_magics.server.batch_routes import batch_routes
@@ -35,7 +31,8 @@ from fabric_livy_magics.server.bodies import (
     session_request,
     statement_request,
 )
-from fabric_livy_magics.server.errors import ApiError
+from fabric_livy_magics.server.errors import ApiError, error_payload
+from fabric_livy_magics.server.guard import BODY_TIMEOUT_SECONDS, DEFAULT_MAX_BODY_BYTES, GuardMiddleware
 from fabric_livy_magics.server.ids import parse_int_id, shown_ref
 from fabric_livy_magics.server.high_concurrency import HighConcurrencySessions
 from fabric_livy_magics.server.routing import (
@@ -221,14 +218,9 @@ class LivyApp:
         )
 
 
-def _error_payload(fabric: bool, message: str, code: str, request_id: str) -> dict[str, str]:
-    """Fabric's ``{errorCode, message, requestId}`` or Livy's ``{msg}``."""
-    return {"errorCode": code, "message": message, "requestId": request_id} if fabric else {"msg": message}
-
-
 def _error_body(request: Request, status: int, message: str, code: str) -> Response:
     rid = request.scope.get("state", {}).get("request_id", "")
-    return json_response(_error_payload(is_fabric(request.url.path), message, code, rid), status)
+    return json_response(error_payload(is_fabric(request.url.path), message, code, rid), status)
 
 
 async def _api_error(request: Request, exc: Exception) -> Response:
@@ -238,133 +230,26 @@ async def _api_error(request: Request, exc: Exception) -> Response:
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
+    path = shown_ref(request.url.path, 160)
     if exc.status_code == 404:
-        return _error_body(request, 404, f"No such resource: {request.method} {request.url.path}.", "NotFound")
+        return _error_body(request, 404, f"No such resource: {request.method} {path}.", "NotFound")
     if exc.status_code == 405:
-        return _error_body(request, 405, f"Method {request.method} is not allowed on {request.url.path}.", "MethodNotAllowed")
+        return _error_body(request, 405, f"Method {request.method} is not allowed on {path}.", "MethodNotAllowed")
     return _error_body(request, exc.status_code, str(exc.detail), "HttpError")
 
 
 async def _internal_error(request: Request, exc: Exception) -> Response:
-    print(f"fabric-livy serve: internal error on {request.method} {request.url.path}", file=sys.stderr)
+    path = shown_ref(request.url.path, 160)
+    print(f"fabric-livy serve: internal error on {request.method} {path}", file=sys.stderr)
     traceback.print_exception(exc, file=sys.stderr)
-    message = f"The server failed on {request.method} {request.url.path}; its log has the details. Please report it."
+    message = f"The server failed on {request.method} {path}; its log has the details. Please report it."
     return _error_body(request, 500, message, "InternalError")
 
 
-#: Methods a browser may send cross-site without a preflight check never change anything here.
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
-CSRF_MESSAGE = ("Missing Required Header for CSRF protection: send 'X-Requested-By: <anything>' (or an "
-                "Authorization header) with every POST and DELETE, as Apache Livy requires; Livy clients, "
-                "sparkmagic and Fabric clients already do.")
-#: Default bound of a request body; ``fabric-livy serve --max-body-mb`` changes it.
-DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024
-#: A body that has not fully arrived after this many seconds is answered 408.
-BODY_TIMEOUT_SECONDS = 60.0
-
-
-class GuardMiddleware:
-    """The server's edge, as plain ASGI: bearer token (constant time), Livy's CSRF rule, bounded
-    request bodies, and Fabric's request-id headers.
-
-    CSRF: a web page on any origin can make the browser POST to a loopback port (a ``text/plain``
-    form post needs no preflight). A custom header cannot be sent cross-site without the server
-    agreeing to a preflight, which this server never does; so a change needs ``X-Requested-By``
-    (Livy's ``csrf-protection``) or the server's bearer token."""
-
-    def __init__(self, app: ASGIApp, token: str | None, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
-                 body_timeout: float = BODY_TIMEOUT_SECONDS) -> None:
-        self.app = app
-        self._token = f"Bearer {token}".encode() if token else None
-        self.max_body_bytes = max_body_bytes
-        self.body_timeout = body_timeout
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        fabric = is_fabric(scope["path"])
-        request_id = str(uuid.uuid4())
-        scope.setdefault("state", {})["request_id"] = request_id
-        id_headers = [(b"x-ms-request-id", request_id.encode()), (b"requestid", request_id.encode())] if fabric else []
-
-        async def refuse(status: int, message: str, code: str, extra: list[tuple[bytes, bytes]] = ()) -> None:
-            body = json.dumps(_error_payload(fabric, message, code, request_id)).encode()
-            headers = [(b"content-type", b"application/json"), (b"connection", b"close"), *extra, *id_headers]
-            await send({"type": "http.response.start", "status": status, "headers": headers})
-            await send({"type": "http.response.body", "body": body})
-
-        headers = dict(scope["headers"])
-        if self._token is not None:
-            if not hmac.compare_digest(headers.get(b"authorization", b""), self._token):
-                message = "Missing or wrong bearer token: send 'Authorization: Bearer <token>' with the server's --token."
-                await refuse(401, message, "Unauthorized", [(b"www-authenticate", b"Bearer")])
-                return
-        elif (scope["method"] not in SAFE_METHODS and not headers.get(b"x-requested-by", b"").strip()
-              and not headers.get(b"authorization", b"").strip()):
-            await refuse(400, CSRF_MESSAGE, "MissingCsrfHeader")
-            return
-        if scope["method"] not in SAFE_METHODS:
-            receive = await self._bounded_body(headers, receive, refuse)
-            if receive is None:
-                return
-        if not fabric:
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message = {**message, "headers": [*message.get("headers", []), *id_headers]}
-            await send(message)
-
-        await self.app(scope, receive, send_with_id)
-
-    async def _bounded_body(self, headers: dict[bytes, bytes], receive: Receive, refuse: Any) -> Receive | None:
-        """Read the whole body within the size and time bounds, then replay it to the app.
-        None when the request was refused (413, 408) or the client went away."""
-        limit = self.max_body_bytes
-        too_big = (f"The request body is larger than this server accepts ({limit // (1024 * 1024)} MB; "
-                   "fabric-livy serve --max-body-mb raises it).")
-        declared = headers.get(b"content-length", b"").strip()
-        if declared and (not declared.isdigit() or len(declared) > 19 or int(declared) > limit):
-            await refuse(413 if declared.isdigit() else 400,
-                         too_big if declared.isdigit() else "Content-Length is not a number.", "RequestTooLarge")
-            return None
-        chunks: list[bytes] = []
-        size = 0
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.body_timeout
-        more = True
-        while more:
-            try:
-                message = await asyncio.wait_for(receive(), timeout=max(0.0, deadline - loop.time()))
-            except TimeoutError:
-                await refuse(408, f"The request body did not arrive within {self.body_timeout:g} s.", "RequestTimeout")
-                return None
-            if message["type"] == "http.disconnect":
-                return None
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > limit:
-                await refuse(413, too_big, "RequestTooLarge")
-                return None
-            chunks.append(chunk)
-            more = message.get("more_body", False)
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
-            return await receive()
-
-        return replay
-
-
-def build_app(registry: Registry, token: str | None = None, *,
-              max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> ASGIApp:
-    """The server app over ``registry``; with ``token`` every request needs that bearer token."""
+def build_app(registry: Registry, token: str | None = None, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+              body_timeout: float = BODY_TIMEOUT_SECONDS) -> ASGIApp:
+    """The server app over ``registry`` behind its guard (``guard.py``); with ``token`` every request
+    needs that bearer token."""
     handlers = LivyApp(registry)
     batches = BatchRegistry(registry.config, registry.workdirs)  # spark-submit jobs; stopped with the sessions
     registry.on_shutdown.append(batches.shutdown)
@@ -372,4 +257,4 @@ def build_app(registry: Registry, token: str | None = None, *,
         routes=handlers.routes() + batch_routes(batches),
         exception_handlers={ApiError: _api_error, HTTPException: _http_error, Exception: _internal_error},
     )
-    return GuardMiddleware(app, token, max_body_bytes=max_body_bytes)
+    return GuardMiddleware(app, token, max_body_bytes=max_body_bytes, body_timeout=body_timeout)

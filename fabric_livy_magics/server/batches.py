@@ -78,16 +78,16 @@ def _local_file(value: str, what: str) -> str:
     elif scheme and len(scheme) > 1:
         raise ApiError(
             400,
-            f"This local server runs only local files; {what} '{value}' uses {scheme}://. "
+            f"This local server runs only local files; {what} '{shown_ref(value, 200)}' uses {shown_ref(scheme, 20)}://. "
             "Give a path on the server's disk or a file:// URL.",
             "InvalidRequest",
         )
     else:
         path = Path(value).expanduser()
     if not path.is_absolute():
-        raise ApiError(400, f"{what} '{value}' is a relative path: give an absolute path or a file:// URL.", "InvalidRequest")
+        raise ApiError(400, f"{what} '{shown_ref(value, 200)}' is a relative path: give an absolute path or a file:// URL.", "InvalidRequest")
     if not path.is_file():
-        raise ApiError(400, f"{what} '{path}' does not exist on the server. Check the path.", "FileNotFound")
+        raise ApiError(400, f"{what} '{shown_ref(path, 200)}' does not exist on the server. Check the path.", "FileNotFound")
     return str(path)
 
 

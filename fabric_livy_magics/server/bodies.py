@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fabric_livy_magics.server.errors import ApiError
+from fabric_livy_magics.server.ids import shown_ref
 
 __all__ = ["batch_request", "completion_request", "parse_duration", "parse_json", "session_request", "statement_request"]
 
@@ -69,11 +70,10 @@ def parse_duration(text: str) -> float:
     """``"90"``, ``"45s"``, ``"30m"``, ``"2h"`` → seconds; ValueError otherwise."""
     match = _DURATION.match(str(text)) if len(str(text)) <= 32 else None
     if match is None:
-        shown = str(text) if len(str(text)) <= 32 else str(text)[:32] + "..."
-        raise ValueError(f"'{shown}' is not a duration: use seconds or a number with ms, s, m, h or d (e.g. 30m)")
+        raise ValueError(f"'{shown_ref(text, 32)}' is not a duration: use seconds or a number with ms, s, m, h or d (e.g. 30m)")
     seconds = float(match.group(1)) * _UNITS[match.group(2).lower() if match.group(2) else None]
     if not seconds <= MAX_DURATION_SECONDS:
-        raise ValueError(f"'{text}' is longer than ten years")
+        raise ValueError(f"'{shown_ref(text, 32)}' is longer than ten years")
     return seconds
 
 
@@ -128,7 +128,7 @@ def _refuse_bad_numbers(value: Any) -> None:
     while stack:
         path, item = stack.pop()
         if isinstance(item, _BadNumber):
-            where = f"'{path}'" if path else "the body"
+            where = f"'{shown_ref(path, 80)}'" if path else "the body"
             text = item if len(item) <= 24 else item[:24] + "..."
             raise ApiError(400, f"{where} holds {text}, which is not a finite number of at most 64 bits.",
                            "InvalidRequest")
@@ -159,7 +159,7 @@ def _reject_unknown(body: dict[str, Any], allowed: frozenset[str], what: str) ->
     """Livy shape only: a field Livy does not know is a 400 (Jackson's ``FAIL_ON_UNKNOWN_PROPERTIES``)."""
     unknown = sorted(set(body) - allowed)
     if unknown:
-        names = ", ".join(f"'{name}'" for name in unknown)
+        names = ", ".join(f"'{shown_ref(name)}'" for name in unknown[:10])
         raise ApiError(
             400, f"Unrecognized field(s) {names} in the {what} request; known fields: {', '.join(sorted(allowed))}.", "InvalidRequest"
         )
@@ -174,12 +174,12 @@ def _check_kind(kind: Any, *, session: bool) -> str | None:
     if lowered in REFUSED_KINDS:
         raise ApiError(
             400,
-            f"This local server runs only pyspark and sql code; kind '{kind}' ({REFUSED_KINDS[lowered]}) is not supported.",
+            f"This local server runs only pyspark and sql code; kind '{shown_ref(kind)}' ({REFUSED_KINDS[lowered]}) is not supported.",
             "UnsupportedKind",
         )
     allowed = SESSION_KINDS if session else RUNNABLE_KINDS
     if lowered not in allowed:
-        raise ApiError(400, f"Unknown kind '{kind}': use one of {', '.join(sorted(allowed))}.", "InvalidRequest")
+        raise ApiError(400, f"Unknown kind '{shown_ref(kind)}': use one of {', '.join(sorted(allowed))}.", "InvalidRequest")
     return RUNNABLE_KINDS.get(lowered, lowered)
 
 
@@ -216,7 +216,7 @@ def session_request(body: dict[str, Any], *, livy: bool) -> dict[str, Any]:
     spec["kind"] = _check_kind(spec.get("kind"), session=True)
     rows = spec.get("conf", {}).get(SQL_ROWS_CONF)
     if rows is not None and not (rows.isascii() and rows.isdigit() and len(rows) <= 9):
-        raise ApiError(400, f"'conf.{SQL_ROWS_CONF}' must be a whole number of rows, got '{rows[:24]}'.", "InvalidRequest")
+        raise ApiError(400, f"'conf.{SQL_ROWS_CONF}' must be a whole number of rows, got '{shown_ref(rows, 24)}'.", "InvalidRequest")
     if "ttl" in spec:
         try:
             spec["ttl_seconds"] = parse_duration(spec["ttl"])

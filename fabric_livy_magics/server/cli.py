@@ -49,6 +49,14 @@ def register(subcommands: Any) -> None:
         "--max-body-mb", type=float, default=64.0, metavar="MB",
         help="Largest request body accepted, in MB (default 64; larger ones get 413).",
     )
+    parser.add_argument(
+        "--body-timeout", type=float, default=60.0, metavar="SECONDS",
+        help="Time a request body may take to arrive (default 60; slower ones get 408).",
+    )
+    parser.add_argument(
+        "--header-timeout", type=float, default=10.0, metavar="SECONDS",
+        help="Time a request's headers may take to arrive before the connection is closed (default 10).",
+    )
     parser.set_defaults(handler=serve)
 
 
@@ -72,6 +80,8 @@ def weak_token_problem(token: str) -> str | None:
         return f"it is blank. Make one with: {MAKE_TOKEN}"
     if token != token.strip() or any(ch.isspace() for ch in token):
         return "it contains whitespace, which HTTP headers do not keep intact."
+    if not (token.isascii() and token.isprintable()):
+        return f"it has characters other than printable ASCII. Make one with: {MAKE_TOKEN}"
     if len(token) < MIN_TOKEN_LENGTH:
         return f"it has {len(token)} characters; use at least {MIN_TOKEN_LENGTH}. Make one with: {MAKE_TOKEN}"
     return None
@@ -88,7 +98,10 @@ def serve(args: argparse.Namespace) -> int:
 
     token = args.token if args.token is not None else os.environ.pop(TOKEN_ENV, None)
     if not (0 < args.max_body_mb <= 4096):
-        return _fail(f"bad --max-body-mb {args.max_body_mb}: use a size from 1 to 4096")
+        return _fail(f"bad --max-body-mb {args.max_body_mb:g}: use a size above 0 and up to 4096")
+    for option, seconds in (("--body-timeout", args.body_timeout), ("--header-timeout", args.header_timeout)):
+        if not (0 < seconds <= 3600):
+            return _fail(f"bad {option} {seconds:g}: use seconds above 0 and up to 3600")
     if not _is_loopback(args.host) and not (args.allow_remote and token):
         return _fail(
             f"refusing to listen on non-loopback host {args.host}: this server runs any code it is sent. "
@@ -125,13 +138,14 @@ def serve(args: argparse.Namespace) -> int:
     config = ServerConfig(
         master=args.master, session_ttl=ttl, max_sessions=max(0, args.max_sessions), spark_conf=conf, sql_max_rows=args.sql_max_rows
     )
-    return asyncio.run(_run(sock, config, token, int(args.max_body_mb * 1024 * 1024)))
+    return asyncio.run(_run(sock, config, token, args))
 
 
-async def _run(sock: socket.socket, config: ServerConfig, token: str | None, max_body_bytes: int) -> int:
+async def _run(sock: socket.socket, config: ServerConfig, token: str | None, args: argparse.Namespace) -> int:
     import uvicorn
 
     from fabric_livy_magics.server.app import build_app
+    from fabric_livy_magics.server.connections import protocol_with_header_deadline
     from fabric_livy_magics.server.sessions import Registry
 
     class _Server(uvicorn.Server):
@@ -148,11 +162,13 @@ async def _run(sock: socket.socket, config: ServerConfig, token: str | None, max
     registry = Registry(config)
     server = _Server(
         uvicorn.Config(
-            build_app(registry, token, max_body_bytes=max_body_bytes), log_level="warning", access_log=False,
-            lifespan="off",
-            # Bounds per connection: idle keep-alive connections close, headers stay small, and too
-            # many connections at once get 503 instead of exhausting the process.
-            timeout_keep_alive=15, h11_max_incomplete_event_size=64 * 1024, limit_concurrency=256,
+            build_app(registry, token, max_body_bytes=int(args.max_body_mb * 1024 * 1024), body_timeout=args.body_timeout),
+            log_level="warning", access_log=False, lifespan="off",
+            # Bounds per connection: headers arrive in time and stay small, idle keep-alive
+            # connections close, and too many connections at once get 503 instead of exhausting
+            # the process.
+            http=protocol_with_header_deadline(args.header_timeout), timeout_keep_alive=15,
+            h11_max_incomplete_event_size=64 * 1024, limit_concurrency=256,
         )
     )
     host, port = sock.getsockname()[:2]

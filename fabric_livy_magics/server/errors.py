@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["ApiError"]
+__all__ = ["ApiError", "error_payload"]
 
 
 class ApiError(Exception):
@@ -13,3 +13,8 @@ class ApiError(Exception):
         self.status = status
         self.message = message
         self.error_code = error_code
+
+
+def error_payload(fabric: bool, message: str, code: str, request_id: str) -> dict[str, str]:
+    """Fabric's ``{errorCode, message, requestId}`` or Livy's ``{msg}``."""
+    return {"errorCode": code, "message": message, "requestId": request_id} if fabric else {"msg": message}

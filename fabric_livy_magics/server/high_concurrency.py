@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fabric_livy_magics.server.errors import ApiError
+from fabric_livy_magics.server.ids import shown_ref
 from fabric_livy_magics.server.lifecycle import iso_now
 from fabric_livy_magics.server.sessions import Registry, Session
 
@@ -58,7 +59,7 @@ class HighConcurrencySessions:
         with self._lock:
             hc = self._hc.get(hc_id.lower())
         if hc is None:
-            raise ApiError(404, f"High concurrency session '{hc_id}' not found.", "SessionNotFound")
+            raise ApiError(404, f"High concurrency session '{shown_ref(hc_id)}' not found.", "SessionNotFound")
         return hc
 
     def delete(self, hc: HCSession) -> None:

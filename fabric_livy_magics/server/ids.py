@@ -26,6 +26,8 @@ def parse_int_id(raw: str | int) -> int | None:
 
 
 def shown_ref(ref: object, limit: int = 40) -> str:
-    """A client's reference as it may appear in a message: printable and short."""
-    text = str(ref).encode("ascii", "backslashreplace").decode("ascii")
-    return text if len(text) <= limit else text[:limit] + "..."
+    """A client's reference as it may appear in a message: one line of printable ASCII, short.
+    ``²`` shows as ``\\xb2``, a newline as ``\\n``; a backslash stays one (Windows paths)."""
+    raw = str(ref)
+    text = "".join(ch if ch.isascii() and ch.isprintable() else ascii(ch)[1:-1] for ch in raw[: limit + 1])
+    return text if len(text) <= limit and len(raw) <= limit else text[:limit] + "..."

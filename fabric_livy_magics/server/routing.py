@@ -47,7 +47,7 @@ def fabric_ids(request: Request) -> tuple[str, str] | None:
     if "ws" not in request.path_params:
         return None
     if request.path_params["api"].lower() != "livyapi":
-        raise ApiError(404, f"No such API '{request.path_params['api']}': use livyApi.", "NotFound")
+        raise ApiError(404, f"No such API '{shown_ref(request.path_params['api'])}': use livyApi.", "NotFound")
     return request.path_params["ws"], request.path_params["lh"]
 
 

@@ -207,7 +207,7 @@ class Registry:
         with self._lock:
             repl = session.repls.get(key)
         if repl is None:
-            raise ApiError(404, f"REPL '{key}' not found in session {session.guid}.", "ReplNotFound")
+            raise ApiError(404, f"REPL '{shown_ref(key)}' not found in session {session.guid}.", "ReplNotFound")
         return repl
 
     def submit(self, session: Session, repl: Repl, code: str, kind: str, source_id: str | None) -> Statement:

@@ -6,7 +6,8 @@ in the server's log); every answer is a 4xx/2xx with a JSON message.
 
 Without ``--url`` it starts a server of its own. Every body carries one part no server accepts and
 statements go to sessions that do not exist, so the sweep starts no Spark session or batch and
-touches none that other clients of the server use; everything up to that point is exercised.
+touches none that other clients of the server use; everything up to that point is exercised,
+including the guard's checks (CSRF header, Origin, Host, bearer token, body size).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import random
 import sys
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
@@ -45,11 +47,13 @@ class SweepResult:
     statuses: collections.Counter[int] = field(default_factory=collections.Counter)
     internal_errors: list[str] = field(default_factory=list)
     not_json: list[str] = field(default_factory=list)
+    #: POSTs that started something (a session, a batch, a statement): the sweep means to start none.
+    created: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         histogram = ", ".join(f"{status}: {count}" for status, count in sorted(self.statuses.items()))
         return (f"cases {self.cases}; statuses {{{histogram}}}; internal errors {len(self.internal_errors)}; "
-                f"non-JSON error answers {len(self.not_json)}")
+                f"non-JSON error answers {len(self.not_json)}; things started {len(self.created)}")
 
 
 def _path(rng: random.Random, prefix: str) -> tuple[str, str]:
@@ -83,22 +87,41 @@ def _body(rng: random.Random) -> tuple[str, bytes]:
         text = rng.choice(["{", "[1,2]", '"text"', "null", "{'a': 1}", "\x00\x01", '{"a": 1,}', "{}}", " [ ",
                            "\ud800".encode("utf-8", "surrogatepass").decode("latin-1"), "[" * 5000 + "]" * 5000])
         return route, text.encode("utf-8", "surrogatepass")
+    parts = []
     if shape < 0.25:  # deep nesting inside a field
         depth = rng.choice([100, 1000, 10_000, 200_000])
-        key = rng.choice(fields)
-        return route, ('{"%s": ' % key + "[" * depth + "]" * depth + "}").encode()
-    parts = []
-    for key in rng.sample(fields, k=rng.randint(1, 4)):
+        parts.append('"%s": ' % rng.choice(fields) + "[" * depth + "]" * depth)
+    for key in rng.sample(fields, k=rng.randint(0 if parts else 1, 4)):
         value = rng.choice([*ODD_NUMBERS, '"%s"' % ("x" * rng.choice([0, 1, 10_000])), '{"k": %s}' % rng.choice(ODD_NUMBERS),
                             "[%s]" % rng.choice(ODD_NUMBERS), '"\\u00b2"', '"\\ud800"'])
         parts.append(f'"{key}": {value}')
     if "statements" in route or "completion" in route:
         parts.append(rng.choice(['"code": "1"', '"code": 1', '"code": null', '"cursor": 1e400', '"sourceId": 1e400',
                                  '"kind": "\\u00b2"', '"cursor": "\\u00b2"']))
-    # One part no server accepts, so no body of the sweep starts a Spark session or a batch.
-    parts.append(rng.choice(['"numExecutors": -1', '"driverCores": 1e400', '"conf": "not-a-map"', '"kind": 7']))
     rng.shuffle(parts)
+    # One part no server accepts, so no body of the sweep starts a Spark session or a batch; last,
+    # because a repeated key's last value wins.
+    parts.append(rng.choice(['"numExecutors": -1', '"driverCores": 1e400', '"conf": "not-a-map"', '"kind": 7']))
     return route, ("{" + ", ".join(parts) + "}").encode()
+
+
+def _headers(rng: random.Random, port: int | None) -> dict[str, str]:
+    """Mostly a well-behaved client's headers; sometimes a browser's, a rebinding page's or junk."""
+    headers = {"X-Requested-By": "sweep"} if rng.random() < 0.9 else {}
+    if rng.random() < 0.05:
+        headers["Content-Length"] = rng.choice(["-1", "abc", "9" * 30, "0"])
+    if rng.random() < 0.1:
+        headers["Content-Type"] = rng.choice(["text/plain", "application/x-www-form-urlencoded", "", "\u00b2"])
+    if rng.random() < 0.08:
+        headers["Origin"] = rng.choice(["https://evil.example", "null", f"http://localhost:{port}", "http://[::1",
+                                        "http://127.0.0.1", "\u00b2", "x" * 300, "file://"])
+    if rng.random() < 0.05:
+        headers["Host"] = rng.choice(["evil.example", f"localhost:{port}", "[", "[::1]", "127.0.0.1:99999",
+                                      "\u00b2", "", "a" * 500, "127.0.0.1.nip.io"])
+    if rng.random() < 0.05:
+        headers["Authorization"] = rng.choice(["Bearer", "Bearer ", "Basic eDp5", "bearer x", "Bearer " + "x" * 5000,
+                                               "\u00b2", "Negotiate abc"])
+    return headers
 
 
 def run_sweep(base_url: str, cases: int, seed: int, *, log_text: Any = None) -> SweepResult:
@@ -109,13 +132,10 @@ def run_sweep(base_url: str, cases: int, seed: int, *, log_text: Any = None) -> 
     result = SweepResult()
     http = requests.Session()
     base_url = base_url.rstrip("/")
+    port = urlsplit(base_url).port
     for _ in range(cases):
         prefix = rng.choice(["", FABRIC])
-        headers = {"X-Requested-By": "sweep"} if rng.random() < 0.9 else {}
-        if rng.random() < 0.05:
-            headers["Content-Length"] = rng.choice(["-1", "abc", "9" * 30, "0"])
-        if rng.random() < 0.1:
-            headers["Content-Type"] = rng.choice(["text/plain", "application/x-www-form-urlencoded", "", "\u00b2"])
+        headers = _headers(rng, port)
         if rng.random() < 0.55:
             method, path = _path(rng, prefix)
             data = None
@@ -133,6 +153,8 @@ def run_sweep(base_url: str, cases: int, seed: int, *, log_text: Any = None) -> 
             continue
         result.cases += 1
         result.statuses[answer.status_code] += 1
+        if method == "POST" and answer.status_code in (200, 201, 202):
+            result.created.append(f"{method} {path[:80]} -> {answer.status_code} {answer.text[:120]}")
         if answer.status_code >= 500 and answer.status_code != 503:
             result.internal_errors.append(f"{method} {path[:80]} -> {answer.status_code} {answer.text[:200]}")
         elif answer.status_code >= 400:
@@ -173,9 +195,9 @@ def main(argv: list[str] | None = None) -> int:
         if server is not None:
             server.stop()
     print(result.summary())
-    for line in result.internal_errors[:20] + result.not_json[:20]:
+    for line in result.internal_errors[:20] + result.not_json[:20] + result.created[:20]:
         print("  " + line)
-    return 1 if result.internal_errors or result.not_json else 0
+    return 1 if result.internal_errors or result.not_json or result.created else 0
 
 
 if __name__ == "__main__":

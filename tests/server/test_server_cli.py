@@ -30,7 +30,9 @@ def test_non_loopback_host_is_refused_without_allow_remote_and_token(extra: tupl
 
 @pytest.mark.parametrize(
     ("args", "fragment"),
-    [(("--session-ttl", "later"), "bad --session-ttl"), (("--spark-conf", "novalue"), "bad --spark-conf"), (("--port", "70000"), "bad --port")],
+    [(("--session-ttl", "later"), "bad --session-ttl"), (("--spark-conf", "novalue"), "bad --spark-conf"), (("--port", "70000"), "bad --port"),
+     (("--max-body-mb", "nan"), "bad --max-body-mb nan"), (("--body-timeout", "0"), "bad --body-timeout 0"),
+     (("--header-timeout", "inf"), "bad --header-timeout inf")],
 )
 def test_bad_options_get_one_line_errors(args: tuple[str, ...], fragment: str) -> None:
     done = _serve("--port", "0", *args)
