@@ -18,6 +18,8 @@ _SUBCOMMAND_MODULES = (
     "fabric_livy_magics.cli.demo",  # demo
     "fabric_livy_magics.notebook.kernelspec",  # install-kernel, uninstall-kernel
     "fabric_livy_magics.cli.batch",  # batch
+    "fabric_livy_magics.cli.export",  # export
+    "fabric_livy_magics.cli.run",  # run
 )
 
 

@@ -54,7 +54,7 @@ def register(subcommands: Any) -> None:
     submit = actions.add_parser("submit", parents=[where], help="Submit a file as a batch job.",
                                 description="Submit a file; prints the batch id (with --wait: waits, "
                                 "exit status 0 only if the job succeeded).")
-    submit.add_argument("path", metavar="PATH", help="Local path or file:// URL (local server), abfss://... (Fabric).")
+    submit.add_argument("path", metavar="PATH", help="Local path or file:// URL (local server), abfss://... (Fabric), or a notebook (.ipynb), exported first.")
     submit.add_argument("--args", nargs="*", default=[], metavar="ARG",
                         help="Arguments for the script; those starting with - go after a lone --.")
     submit.add_argument("--conf", metavar="KEY=VALUE", action="append", default=[], help="Spark setting; repeatable.")
@@ -69,6 +69,9 @@ def register(subcommands: Any) -> None:
     submit.add_argument("-n", "--lines", type=int, default=BATCH_TAIL_LINES, metavar="N",
                         help=f"Log lines shown at the end (default {BATCH_TAIL_LINES}).")
     submit.set_defaults(handler=_submit)
+    from fabric_livy_magics.cli.jobs import add_notebook_options
+
+    add_notebook_options(submit)  # --param, --strict, --upload-dir, --script-url when PATH is a .ipynb
 
     for name, handler, text in (("status", _status, "Print the batch's state (exit 1 if it failed)."),
                                 ("logs", _logs, "Print the last lines of the batch's log."),
@@ -140,6 +143,10 @@ def _submit(args: argparse.Namespace) -> int:
     conf, tags = parse_pairs(args.conf, "--conf"), parse_pairs(args.tag, "--tag")
     batches = _batch_client(args)
     with batches.client:
+        if args.path.lower().endswith(".ipynb"):  # a notebook: export it, put the script where the target reads it
+            from fabric_livy_magics.cli.jobs import notebook_job
+
+            args = notebook_job(args, batches.endpoint)
         created = batches.create_batch(
             args.path, args=[*args.args, *getattr(args, "passthrough", [])], conf=conf, name=args.name,
             class_name=args.class_name, py_files=args.py_files, target_lakehouse=args.target_lakehouse,
