@@ -1,14 +1,7 @@
-"""Jobs tests: export, run and submit notebooks; ``fabric-livy`` in this process.
-
-Until the registration lines of issue 13 are merged (``cli/__init__.py``'s module list, the
-``.ipynb`` hook and options in ``cli/batch.py``), :func:`fabric_livy` adds them for the test —
-the same calls those lines make. Once merged, it adds nothing.
-"""
+"""Jobs tests: export, run and submit notebooks; ``fabric-livy`` in this process."""
 
 from __future__ import annotations
 
-import argparse
-import inspect
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -16,9 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-_OUR_MODULES = ("fabric_livy_magics.cli.export", "fabric_livy_magics.cli.run")
-
 
 @dataclass(frozen=True)
 class Outcome:
@@ -45,13 +35,6 @@ def fabric_livy(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[s
                 jobs_env: pytest.MonkeyPatch) -> Callable[..., Outcome]:
     """``fabric-livy ARGS...`` run in this process: (exit code, stdout, stderr)."""
     from fabric_livy_magics import cli
-    from fabric_livy_magics.cli import batch
-
-    missing = tuple(m for m in _OUR_MODULES if m not in cli._SUBCOMMAND_MODULES)
-    monkeypatch.setattr(cli, "_SUBCOMMAND_MODULES", (*cli._SUBCOMMAND_MODULES, *missing))
-    if "cli.jobs" not in inspect.getsource(batch):  # the .ipynb hook is not merged yet
-        monkeypatch.setattr(batch, "register", _with_notebook_options(batch.register))
-        monkeypatch.setattr(batch, "_batch_client", _placing_notebooks(batch._batch_client))
 
     def run(*argv: str) -> Outcome:
         capsys.readouterr()
@@ -60,32 +43,6 @@ def fabric_livy(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[s
         return Outcome(code, captured.out, captured.err)
 
     return run
-
-
-def _with_notebook_options(register: Callable[[Any], None]) -> Callable[[Any], None]:
-    """``batch.register`` plus the line ``add_notebook_options(submit)``."""
-    from fabric_livy_magics.cli.jobs import add_notebook_options
-
-    def wrapped(subcommands: Any) -> None:
-        register(subcommands)
-        batch_parser = subcommands.choices["batch"]
-        actions = next(a for a in batch_parser._actions if isinstance(a, argparse._SubParsersAction))
-        add_notebook_options(actions.choices["submit"])
-
-    return wrapped
-
-
-def _placing_notebooks(batch_client: Callable[[argparse.Namespace], Any]) -> Callable[[argparse.Namespace], Any]:
-    """``_submit``'s hook: a notebook PATH becomes its exported, placed script before submitting."""
-    from fabric_livy_magics.cli.jobs import notebook_job
-
-    def wrapped(args: argparse.Namespace) -> Any:
-        batches = batch_client(args)
-        if getattr(args, "batch_command", None) == "submit" and str(args.path).lower().endswith(".ipynb"):
-            vars(args).update(vars(notebook_job(args, batches.endpoint)))
-        return batches
-
-    return wrapped
 
 
 @pytest.fixture(scope="session")
