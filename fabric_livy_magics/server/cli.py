@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import ipaddress
 import os
 import signal
 import socket
@@ -60,15 +59,6 @@ def register(subcommands: Any) -> None:
     parser.set_defaults(handler=serve)
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 #: A shared secret shorter than this can be guessed over the network.
 MIN_TOKEN_LENGTH = 16
 MAKE_TOKEN = 'python -c "import secrets; print(secrets.token_urlsafe(32))"'
@@ -102,7 +92,9 @@ def serve(args: argparse.Namespace) -> int:
     for option, seconds in (("--body-timeout", args.body_timeout), ("--header-timeout", args.header_timeout)):
         if not (0 < seconds <= 3600):
             return _fail(f"bad {option} {seconds:g}: use seconds above 0 and up to 3600")
-    if not _is_loopback(args.host) and not (args.allow_remote and token):
+    from fabric_livy_magics.server.guard import is_loopback_name  # the server's own rule; loads starlette
+
+    if not is_loopback_name(args.host) and not (args.allow_remote and token):
         return _fail(
             f"refusing to listen on non-loopback host {args.host}: this server runs any code it is sent. "
             "Pass --allow-remote and --token SECRET to do it anyway."
