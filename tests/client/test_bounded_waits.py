@@ -63,3 +63,46 @@ def test_non_finite_timeout_option_is_a_usage_error(value: str) -> None:
     shell.run_line_magic("load_ext", "fabric_livy_magics")
     with pytest.raises(UsageError, match="finite number of seconds"):
         shell.run_cell_magic("livy", f"--timeout {value}", "1")
+
+
+def test_a_server_that_never_answers_ends_in_one_line_within_the_bound() -> None:
+    """The connection is accepted and nothing ever comes back: the submit times out, the listings
+    that would settle it time out too, and the cell ends in one line saying it may have run."""
+    import socket
+    import threading
+
+    from fabric_livy_magics.errors import LivyConnectionError
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    accepted: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                accepted.append(listener.accept()[0])  # read nothing, answer nothing
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    client = LivyClient(LivyEndpoint(f"http://127.0.0.1:{listener.getsockname()[1]}"), timeout=(1, 1),
+                        backoff_factor=0.01)
+    client.submission.unknown_bound = 2.0
+    client.submission.remember(client._target(1), [])
+    began = time.monotonic()
+    try:
+        with pytest.raises(LivyConnectionError) as info:
+            client.create_statement(1, "1")
+    finally:
+        client.close()
+        stop.set()
+        thread.join(5)
+        for sock in accepted:
+            sock.close()
+        listener.close()
+    assert "may have run" in str(info.value) and "\n" not in str(info.value)
+    assert time.monotonic() - began < 30
