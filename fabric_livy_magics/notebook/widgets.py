@@ -19,13 +19,9 @@ from typing import Any
 
 from fabric_livy_magics.auth.base import TokenProvider
 from fabric_livy_magics.auth.providers import DeviceCodePrompt, provider_from_settings
-from fabric_livy_magics.auth.settings import (
-    AuthSettings,
-    ConnectionSettings,
-    resolve_auth_settings,
-    resolve_connection_settings,
-)
+from fabric_livy_magics.auth.settings import AuthSettings, resolve_auth_settings
 from fabric_livy_magics.errors import ConfigurationError, LivyError
+from fabric_livy_magics.livy.settings import ConnectionSettings, resolve_connection_settings
 
 __all__ = ["LoginForm", "SignInResult", "describe_sign_in", "login_text"]
 

@@ -8,7 +8,7 @@ import time
 import pytest
 import requests
 
-from fabric_livy_magics.auth.settings import ConnectionSettings
+from fabric_livy_magics.livy.settings import ConnectionSettings
 from fabric_livy_magics.errors import ConfigurationError
 from fabric_livy_magics.notebook.widgets import LoginForm, SignInResult, login_text
 from tests.auth.conftest import auth_settings
