@@ -49,7 +49,12 @@ def is_loopback_url(url: str) -> bool:
 
 def _check_http_url(url: str, what: str) -> str:
     url = url.strip()
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - read for its check: "host:99999" and a bad port raise here
+    except ValueError as exc:  # "http://[::1", a port out of range or not a number
+        reason = str(exc).encode("utf-8", "backslashreplace").decode("utf-8")  # no lone surrogates
+        raise ConfigurationError(f"{what} {url!r} is not a usable URL ({reason}).") from None
     if "@" in parts.netloc:
         # A password in a URL ends up in messages, notebooks and Basic auth over the wire.
         raise ConfigurationError(

@@ -295,7 +295,7 @@ def _raw_error_text(response: requests.Response) -> tuple[str, str | None, Any]:
     text = response.text or ""
     try:
         body: Any = json.loads(text) if text.strip() else None
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested too deeply to be an error body
         body = None
     if isinstance(body, dict):
         error = body.get("error") if isinstance(body.get("error"), dict) else body
