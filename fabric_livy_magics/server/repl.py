@@ -5,7 +5,7 @@ Its own stdout/stderr (Spark's log4j included) become the session log; the contr
 only protocol messages. Statements run on the main thread so that a cancel can interrupt Python
 code with SIGINT after the statement's Spark job group has been cancelled.
 
-Messages in: execute {sid, repl, code, kind}, cancel {sid}, complete {rid, repl, code, cursor},
+Messages in: execute {sid, repl, code, kind}, cancel {sid, repl}, complete {rid, repl, code, cursor},
 drop_repl {repl}, shutdown. Messages out: ready {appId, sparkUiUrl}, fatal {message},
 started {sid, started}, progress {sid, progress}, result {sid, output, failed, started, completed},
 completion {rid, candidates}.
@@ -53,6 +53,10 @@ def _inside_py4j(frame: Any) -> bool:
     return False
 
 
+def _job_group(repl: str, sid: int) -> str:
+    return f"livy-{repl}-{sid}"
+
+
 class Channel:
     """JSON lines to and from the server."""
 
@@ -92,6 +96,9 @@ class Session:
         self._current: tuple[int, str] | None = None  # (sid, job group)
         self._armed = False
         self._interrupt_sid: int | None = None
+        # The server marks a statement running when it sends it, so a cancel can arrive before
+        # ``execute`` takes it up: remembered (by job group) here, it stops the statement as it starts.
+        self._cancel_early: set[str] = set()
         self._lock = threading.RLock()  # the SIGINT handler takes it on the main thread too
 
     # -- control thread ---------------------------------------------------------------------
@@ -99,7 +106,7 @@ class Session:
         for message in self.channel.messages():
             kind = message.get("type")
             if kind == "cancel":
-                self.cancel(int(message["sid"]))
+                self.cancel(int(message["sid"]), str(message.get("repl", "default")))
             elif kind == "complete":
                 self.channel.send({"type": "completion", "rid": message["rid"], "candidates": self.complete(message)})
             else:
@@ -134,12 +141,14 @@ class Session:
                 found.append(candidate)
         return found
 
-    def cancel(self, sid: int) -> None:
+    def cancel(self, sid: int, repl: str | None = None) -> None:
         """Cancel the statement's Spark jobs, then interrupt its Python code if it keeps running."""
         with self._lock:
             current = self._current
-        if current is None or current[0] != sid:
-            return
+            if current is None or current[0] != sid:
+                if repl is not None:
+                    self._cancel_early.add(_job_group(repl, sid))
+                return
         threading.Timer(CANCEL_GRACE, self._interrupt, args=(sid,)).start()
         # Off the control thread: a JVM call must never hold up reading messages.
         threading.Thread(target=self._cancel_jobs, args=(current[1],), daemon=True).start()
@@ -157,13 +166,17 @@ class Session:
             self.cancel(current[0])
 
     def _interrupt(self, sid: int) -> None:
-        """Interrupt the Python code of statement ``sid`` if it is still inside user code."""
+        """Interrupt statement ``sid`` while it runs: again every second, since a job started after
+        the last cancel, or Python code that was inside a JVM call, is still running."""
         with self._lock:
-            if not self._armed or self._current is None or self._current[0] != sid:
+            if self._current is None or self._current[0] != sid:
                 return
+            group, armed = self._current[1], self._armed
             self._interrupt_sid = sid
-        os.kill(os.getpid(), signal.SIGINT)
-        threading.Timer(1.0, self._interrupt, args=(sid,)).start()  # again if still running
+        threading.Thread(target=self._cancel_jobs, args=(group,), daemon=True).start()
+        if armed:
+            os.kill(os.getpid(), signal.SIGINT)
+        threading.Timer(1.0, self._interrupt, args=(sid,)).start()
 
     def _on_sigint(self, signum: int, frame: Any) -> None:
         with self._lock:
@@ -203,13 +216,23 @@ class Session:
     def execute(self, message: dict[str, Any]) -> None:
         sid = int(message["sid"])
         repl = str(message.get("repl", "default"))
-        group = f"livy-{repl}-{sid}"
+        group = _job_group(repl, sid)
         sc = self.spark.sparkContext
         with self._lock:
             self._current = (sid, group)
             self._interrupt_sid = None
+            cancelled_early = group in self._cancel_early
+            self._cancel_early.discard(group)
         started = now_ms()
         self.channel.send({"type": "started", "sid": sid, "started": started})
+        if cancelled_early:
+            with self._lock:
+                self._current = None
+            output = {"status": "error", "ename": "KeyboardInterrupt", "evalue": "statement cancelled", "traceback": []}
+            self.channel.send(
+                {"type": "result", "sid": sid, "output": output, "failed": True, "started": started, "completed": now_ms()}
+            )
+            return
         stop = threading.Event()
         try:
             sc.setJobGroup(group, f"statement {sid}", True)

@@ -253,7 +253,7 @@ class Registry:
             elif statement.state == "running" and session.running is not None and session.running[1] is statement:
                 statement.state = "cancelling"
                 if session.process is not None:
-                    session.process.send({"type": "cancel", "sid": statement.id})
+                    session.process.send({"type": "cancel", "sid": statement.id, "repl": repl.key})
 
     def complete(self, session: Session, repl: Repl, code: str, cursor: int) -> Future[list[str]]:
         """Ask the child for completions; the future gets the candidates (none if the process ends)."""

@@ -46,6 +46,29 @@ def test_cancel_interrupts_plain_python_code(livy: Api, pyspark_session: int) ->
     assert livy.run(pyspark_session, "'alive'")["output"]["data"]["text/plain"] == "'alive'"
 
 
+def test_cancel_that_arrives_before_the_process_takes_the_statement_up(
+    livy: Api, livy_server: RunningServer, pyspark_session: int
+) -> None:
+    """The server calls a statement running when it hands it to the session process. Here the
+    process is paused (SIGSTOP) while the statement and its cancel are sent, so the cancel is read
+    before the statement starts: it must still stop it (it used to be dropped, leaving the
+    statement cancelling while the code ran on)."""
+    child = find_session_process(livy_server.pid, pyspark_session)
+    assert child is not None, f"no process for session {pyspark_session}"
+    base = f"/sessions/{pyspark_session}/statements"
+    child.suspend()
+    try:
+        statement = livy.post(base, json={"code": "import time\ntime.sleep(60)"}).json()
+        assert livy.get(f"{base}/{statement['id']}").json()["state"] == "running"
+        livy.post(f"{base}/{statement['id']}/cancel")
+    finally:
+        child.resume()
+    final = livy.wait_statement(f"{base}/{statement['id']}", timeout=15)
+    assert final["state"] == "cancelled", final
+    assert final["output"]["ename"] == "KeyboardInterrupt"
+    assert livy.run(pyspark_session, "'alive'")["output"]["data"]["text/plain"] == "'alive'"
+
+
 def test_waiting_statement_cancels_at_once(livy: Api, pyspark_session: int) -> None:
     busy = livy.post(f"/sessions/{pyspark_session}/statements", json={"code": "import time\ntime.sleep(1.5)"}).json()
     queued = livy.post(f"/sessions/{pyspark_session}/statements", json={"code": "'never'"}).json()
