@@ -119,3 +119,20 @@ def test_interrupt_cancels_the_remote_statement(kernel: Any, livy_server: Any) -
         session_id = int(execute(client, "%livy status")["text"].split()[1].rstrip(":,"))
         sleeper = [s for s in server.list_statements(session_id) if "time.sleep(0.1)" in (s.code or "")]
         assert len(sleeper) == 1 and str(sleeper[0].state) == "cancelled"
+
+
+def test_export_without_a_notebook_file_uses_the_cells_this_kernel_ran(kernel: Any, tmp_path: Any) -> None:
+    """No frontend names a file here, so ``%livy export`` takes the kernel's history: remote cells
+    (unmarked, in this kernel) in the order they ran, ``%%local`` ones left out."""
+    _, client = kernel
+    assert execute(client, "export_rows = spark.range(4)")["status"] == "ok"
+    assert execute(client, "%%local\nlocal_only_value = 1")["status"] == "ok"
+    assert execute(client, "print('EXPORTED', export_rows.count())")["status"] == "ok"
+    target = tmp_path / "from_history.py"
+    done = execute(client, f"%livy export -o {target}")
+    assert done["status"] == "ok", done
+    assert "cell(s) this kernel ran, in the order they ran" in done["text"], done["text"]
+    script = target.read_text()
+    compile(script, str(target), "exec")
+    assert script.index("export_rows = spark.range(4)") < script.index("print('EXPORTED', export_rows.count())")
+    assert "local_only_value" not in script and "%livy export" not in script

@@ -133,6 +133,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("FABRIC_LIVY_LOCAL_MASTER", "Spark master of a local server started by the magics "
             "or fabric-livy batch --local.", sets="LivyMagics.local_master"),
     Setting("FABRIC_LIVY_SERVE_TOKEN", "fabric-livy serve's shared secret", secret=True),
+    Setting("JPY_SESSION_NAME", "the notebook's path, set by Jupyter Server (read by %livy export)"),
 )
 
 

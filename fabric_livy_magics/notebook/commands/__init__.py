@@ -12,7 +12,7 @@ from typing import Any
 
 from IPython.core.error import UsageError
 
-from fabric_livy_magics.notebook.commands import admin, batch, connect, data, sessions
+from fabric_livy_magics.notebook.commands import admin, batch, connect, data, export, sessions
 from fabric_livy_magics.notebook.commands.parsing import usage_errors
 from fabric_livy_magics.notebook.commands.state import NotebookState
 
@@ -21,7 +21,7 @@ __all__ = ["HANDLERS", "PARSERS", "NotebookState", "dispatch"]
 Handler = Callable[[NotebookState, str], Any]
 
 PARSERS: dict[str, Callable[..., Any]] = {
-    "connect": connect.connect_parser_func, **sessions.PARSERS, **data.PARSERS, **batch.PARSERS,
+    "connect": connect.connect_parser_func, **sessions.PARSERS, **data.PARSERS, **batch.PARSERS, **export.PARSERS,
     **admin.PARSERS,
 }
 
@@ -43,6 +43,7 @@ HANDLERS: dict[str, Handler] = {
     "send": data.send,
     "batch": batch.batch,
     "batches": batch.batches,
+    "export": export.export,
     "config": admin.config,
     "login": admin.login,
     "help": lambda state, line: admin.help_(state, line, PARSERS),
