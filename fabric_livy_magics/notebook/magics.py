@@ -183,6 +183,9 @@ def register(ipython: Any) -> None:
         return
     magics = LivyMagics(shell=ipython)
     ipython.register_magics(magics)
+    from fabric_livy_magics.notebook.completion import install_completion
+
+    install_completion(ipython, magics.state)  # table and column names in SQL cells
 
     def at_exit() -> None:
         magics.state.shutdown()
@@ -198,6 +201,9 @@ def unregister(ipython: Any) -> None:
         return
     magics, at_exit = entry
     atexit.unregister(at_exit)
+    from fabric_livy_magics.notebook.completion import remove_completion
+
+    remove_completion(ipython)
     try:
         magics.state.shutdown()
     finally:

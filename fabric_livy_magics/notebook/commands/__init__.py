@@ -12,7 +12,7 @@ from typing import Any
 
 from IPython.core.error import UsageError
 
-from fabric_livy_magics.notebook.commands import admin, batch, connect, data, export, sessions
+from fabric_livy_magics.notebook.commands import admin, batch, connect, data, export, lakehouse, sessions
 from fabric_livy_magics.notebook.commands.parsing import usage_errors
 from fabric_livy_magics.notebook.commands.state import NotebookState
 
@@ -22,7 +22,7 @@ Handler = Callable[[NotebookState, str], Any]
 
 PARSERS: dict[str, Callable[..., Any]] = {
     "connect": connect.connect_parser_func, **sessions.PARSERS, **data.PARSERS, **batch.PARSERS, **export.PARSERS,
-    **admin.PARSERS,
+    **admin.PARSERS, **lakehouse.PARSERS,
 }
 
 
@@ -41,6 +41,11 @@ HANDLERS: dict[str, Handler] = {
     "stop": sessions.stop,
     "cancel": sessions.cancel,
     "send": data.send,
+    "tables": lakehouse.tables,
+    "describe": lakehouse.describe,
+    "read": lakehouse.read,
+    "write": lakehouse.write,
+    "send-module": lakehouse.send_module,
     "batch": batch.batch,
     "batches": batch.batches,
     "export": export.export,

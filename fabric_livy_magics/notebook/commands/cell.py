@@ -73,6 +73,13 @@ def run_cell(state: NotebookState, request: CellRequest) -> Any:
                          "view and use `%%livy -l sql -o NAME`.")
     if not request.code.strip() and not request.output:
         return None
+    if kind == "sql" and request.code.strip():
+        with usage_errors():  # an undefined :name or a value Spark cannot hold: before any call
+            from fabric_livy_magics.livy.lakehouse import prepare_sql
+
+            prepared = prepare_sql(request.code, state.shell.user_ns)
+        if len(prepared.statements) > 1 or prepared.parameterized:
+            return _run_sql_statements(state, request, prepared, maxrows)
 
     if kind == "sql" and request.output:
         from fabric_livy_magics.transfer import SqlQuery, fetch_dataframe
@@ -94,6 +101,9 @@ def run_cell(state: NotebookState, request: CellRequest) -> Any:
         items = render_output(statement.output, maxrows=maxrows)  # raises StatementFailed
         if not request.quiet:
             show_items(items)
+        from fabric_livy_magics.notebook.completion import note_remote_code
+
+        note_remote_code(state, request.code, kind)  # DDL and saveAsTable change the names to complete
     if not request.output:
         return None
     from fabric_livy_magics.transfer import RemoteName, fetch_dataframe
@@ -103,6 +113,44 @@ def run_cell(state: NotebookState, request: CellRequest) -> Any:
     if result.truncated:
         print(f"{request.output}: " + truncation_note(len(result.frame), None, maxrows))
     return result.frame
+
+
+def _run_sql_statements(state: NotebookState, request: CellRequest, prepared: Any, maxrows: int) -> Any:
+    """A SQL cell of several statements, or with ``:name`` parameters: the statements run in
+    order (each bound by Spark, never pasted), the last one's result is shown and kept by ``-o``;
+    a failing statement stops the cell and is named by its number and line."""
+    from dataclasses import replace
+
+    from fabric_livy_magics.errors import StatementFailed
+    from fabric_livy_magics.livy.lakehouse import fetch_sql, run_sql
+    from fabric_livy_magics.livy.sql_text import is_catalog_change
+    from fabric_livy_magics.notebook.completion import forget_catalog
+
+    session = state.get_session()
+    statements = prepared.statements
+    last = statements[-1]
+    try:
+        if prepared.arguments[-1]:  # the last statement has parameters: one call runs them all
+            result = fetch_sql(session.run_text, prepared, maxrows=_cap(maxrows))
+            if result is None:
+                return None
+            if request.output:
+                state.shell.user_ns[request.output] = result.frame
+            note = truncation_note(len(result.frame), None, maxrows) if result.truncated else None
+            if not request.quiet:
+                show_items([TableItem(result.frame, result.truncated, result.total_rows, note)])
+            elif note:
+                print(note)
+            return result.frame
+        run_sql(session.run_text, prepared, upto=len(statements) - 1)
+        try:
+            return run_cell(state, replace(request, code=last.text, language="sql"))
+        except StatementFailed as exc:
+            raise StatementFailed(exc.ename, f"statement {last.number} of {len(statements)} (line "
+                                  f"{last.line}) failed: {exc.evalue}", exc.traceback) from None
+    finally:
+        if any(is_catalog_change(s.text) for s in statements):
+            forget_catalog(state)
 
 
 def _cap(maxrows: int) -> int | None:
