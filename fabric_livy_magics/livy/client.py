@@ -45,6 +45,7 @@ from fabric_livy_magics.livy.bodies import (
 )
 from fabric_livy_magics.livy.high_concurrency import HighConcurrencyCalls
 from fabric_livy_magics.livy.http_core import HttpCore
+from fabric_livy_magics.livy.monitoring import MonitoringCalls
 from fabric_livy_magics.livy.models import (
     HighConcurrencySession,
     Session,
@@ -102,6 +103,9 @@ class LivyClient:
         #: Fabric's shared sessions (``high_concurrency.py``); the client's methods of the same
         #: names delegate to it.
         self.high_concurrency = HighConcurrencyCalls(self.http, self.endpoint, session_poll)
+        #: Fabric's Spark monitoring APIs: runs, Spark jobs/stages/executors, logs, advice
+        #: (``monitoring.py``).
+        self.monitoring = MonitoringCalls(self.http, self.endpoint)
 
     def __repr__(self) -> str:
         return f"LivyClient(endpoint={self.endpoint!r}, auth={self.http._auth!r})"

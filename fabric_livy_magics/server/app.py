@@ -35,6 +35,7 @@ from fabric_livy_magics.server.errors import ApiError, error_payload
 from fabric_livy_magics.server.guard import BODY_TIMEOUT_SECONDS, DEFAULT_MAX_BODY_BYTES, GuardMiddleware
 from fabric_livy_magics.server.ids import parse_int_id, shown_ref
 from fabric_livy_magics.server.high_concurrency import HighConcurrencySessions
+from fabric_livy_magics.server.monitoring import monitoring_routes
 from fabric_livy_magics.server.routing import (
     fabric_ids,
     int_param,
@@ -254,7 +255,7 @@ def build_app(registry: Registry, token: str | None = None, *, max_body_bytes: i
     batches = BatchRegistry(registry.config, registry.workdirs)  # spark-submit jobs; stopped with the sessions
     registry.on_shutdown.append(batches.shutdown)
     app = Starlette(
-        routes=handlers.routes() + batch_routes(batches),
+        routes=handlers.routes() + batch_routes(batches) + monitoring_routes(registry, batches),
         exception_handlers={ApiError: _api_error, HTTPException: _http_error, Exception: _internal_error},
     )
     return GuardMiddleware(app, token, max_body_bytes=max_body_bytes, body_timeout=body_timeout)

@@ -12,7 +12,8 @@ Fabric's Livy API) and several versions speak slightly different dialects:
   the URL that answered it.
 
 One module per job: ``states`` (enums and terminal-state sets), ``_parse`` (field readers shared
-by every model), ``sessions``, ``statements``, ``high_concurrency`` and ``batches``. Import from
+by every model), ``sessions``, ``statements``, ``high_concurrency``, ``batches`` and ``monitoring``
+(Fabric's Spark monitoring APIs). Import from
 here: ``from fabric_livy_magics.livy.models import Session``.
 
 State names follow Apache Livy's ``SessionState.scala`` / ``StatementState.scala`` and the Fabric
@@ -24,6 +25,18 @@ from __future__ import annotations
 from fabric_livy_magics.livy.models._parse import ErrorInfo, SessionId
 from fabric_livy_magics.livy.models.batches import Batch, BatchPage
 from fabric_livy_magics.livy.models.high_concurrency import HighConcurrencySession
+from fabric_livy_magics.livy.models.monitoring import (
+    Advice,
+    ContainerLogs,
+    JobProgress,
+    LogFile,
+    ResourceUsage,
+    SparkExecutor,
+    SparkJob,
+    SparkRun,
+    SparkRunPage,
+    SparkStage,
+)
 from fabric_livy_magics.livy.models.sessions import Session, SessionLog, SessionPage
 from fabric_livy_magics.livy.models.states import (
     BATCH_ENDED_STATES,
@@ -78,4 +91,14 @@ __all__ = [
     "BATCH_FAILED_STATES",
     "Batch",
     "BatchPage",
+    "SparkRun",
+    "SparkRunPage",
+    "SparkJob",
+    "SparkStage",
+    "SparkExecutor",
+    "JobProgress",
+    "LogFile",
+    "ContainerLogs",
+    "Advice",
+    "ResourceUsage",
 ]
