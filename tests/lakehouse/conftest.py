@@ -1,5 +1,5 @@
 """One notebook-like IPython shell with the extension, connected to the local server; its one
-remote session is shared by every test of a module (started by the first test that needs it)."""
+remote session is shared by every test in this folder (started by the first test that needs it)."""
 
 from __future__ import annotations
 
@@ -32,9 +32,9 @@ def reload_extension(shell: InteractiveShell) -> Any:
     return state_of(shell)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def notebook(shell: InteractiveShell, livy_server: Any) -> Iterator[Any]:
-    """Connected to the server's Livy shape, the session started: the module shares it."""
+    """Connected to the server's Livy shape, the session started: every test here shares it."""
     state = reload_extension(shell)
     shell.run_line_magic("livy", f"connect --url {livy_server.url} --name lakehouse-tests")
     state.get_session().ensure()

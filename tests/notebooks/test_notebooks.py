@@ -94,6 +94,12 @@ def test_sql_and_pandas_round_trip(kernel, request, livy_server):
     dtypes_and_missing = _text(_cell_with(nb, 'totals["name"] == "Linus"'))
     assert "orders" in dtypes_and_missing and "[None]" in dtypes_and_missing
     assert "US" in _text(_cell_with(nb, 'groupby("country")'))
+    assert "customers" in _text(_cell_with(nb, "%livy tables"))
+    assert "Wrote 4 rows of customers" in _text(_cell_with(nb, "%livy write customers"))
+    assert "4 rows." in _text(_cell_with(nb, "%livy describe crm_customers"))
+    assert "datetime64[us, UTC]" in _text(_cell_with(nb, "us_customers.dtypes"))
+    spenders = _text(_cell_with(nb, "%%livy_sql -o big_spenders"))
+    assert "Grace" in spenders and "Margaret" not in spenders
 
 
 def test_fabric_notebook_against_the_local_fabric_shape(livy_server):
