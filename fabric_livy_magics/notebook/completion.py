@@ -2,7 +2,9 @@
 
 In a ``%%livy_sql`` cell (also ``%%sql`` in the project's kernel and ``%%livy -l sql``), Tab
 after a word offers the tables and views of the session's current database and the columns of
-the tables the cell names; after ``alias.`` or ``table.`` it offers that table's columns. The
+the tables the cell names; after ``alias.`` or ``table.`` it offers that table's columns. In a
+cell of remote Python (``%%livy``, or any cell of this project's kernel) the same names are
+offered inside the string of ``spark.table("...")``, ``spark.sql("...")`` and the like. The
 names come from the remote catalog once per session and stay cached: a cell that may change
 them (DDL in SQL, ``saveAsTable`` or a temporary view in Python, ``%livy write``) empties the
 cache, and it is refetched after a few minutes in any case. Completion never starts a session
@@ -26,6 +28,11 @@ __all__ = ["forget_catalog", "install_completion", "note_remote_code", "remove_c
 CATALOG_TTL = 300.0
 
 _SQL_HEADER = re.compile(r"^\s*%%(?:livy_sql|sql|livy\s+.*(?:-l|--language)[\s=]+sql)\b")
+_PYTHON_HEADER = re.compile(r"^\s*%%(?:livy|pyspark)\b(?!.*(?:-l|--language)[\s=]+(?!pyspark))")
+#: A table name or SQL text being typed into a string: ``spark.table("sal``, ``spark.sql("SELECT ...``.
+_STRING_CALL = re.compile(
+    r"""\.(sql|table|saveAsTable|insertInto|tableExists|listColumns|refreshTable|cacheTable|getTable)"""
+    r"""\(\s*(?:[rRbBuU]?)(?:'{3}|"{3}|'|")([^'"]*)$""")
 _TOUCHES_CATALOG = re.compile(
     r"saveAsTable|insertInto|TempView|dropTempView|dropGlobalTempView|\.sql\(|writeTo\(|createTable|"
     r"setCurrentDatabase|setCurrentCatalog|refreshTable")
@@ -115,17 +122,33 @@ def _references(text: str) -> dict[str, str]:
     return found
 
 
-def sql_completions(state: Any, text: str, line: int, before_cursor: str) -> tuple[list[tuple[str, str]], str]:
-    """``([(name, "table"|"column")], fragment)`` for the word before the cursor in a SQL cell."""
+def sql_completions(state: Any, text: str, line: int, before_cursor: str, *,
+                    remote_python: bool = False) -> tuple[list[tuple[str, str]], str]:
+    """``([(name, "table"|"column")], fragment)`` for the word before the cursor in a SQL cell,
+    or inside the string of ``spark.table("...")``, ``spark.sql("...")`` and the like in a cell
+    that runs remote Python (``%%livy``; any cell in this project's kernel: ``remote_python``)."""
     lines = text.split("\n")
-    if line == 0 or not _SQL_HEADER.match(lines[0]):
+    if _SQL_HEADER.match(lines[0]):
+        if line == 0:
+            return [], ""
+        sql_text = "\n".join(lines[1:])
+    elif _PYTHON_HEADER.match(lines[0]) or (remote_python and not lines[0].lstrip().startswith("%%")):
+        call = _STRING_CALL.search("\n".join([*lines[:line], before_cursor]))  # a string may span lines
+        if call is None:
+            return [], ""
+        after = "\n".join([lines[line][len(before_cursor):], *lines[line + 1:]])
+        rest = re.match(r"[^'\"]*", after).group(0)  # type: ignore[union-attr]  # to the string's end
+        before_cursor, sql_text = call.group(2), call.group(2) + rest if call.group(1) == "sql" else ""
+        if call.group(1) != "sql" and not re.fullmatch(r"[\w.]*", before_cursor):
+            return [], ""
+    else:
         return [], ""
     word = re.search(r"[\w.]*$", before_cursor).group(0)  # type: ignore[union-attr]
     found = _catalog(state)
     if found is None:
         return [], word
     catalog, session = found
-    refs = _references("\n".join(lines[1:]))
+    refs = _references(sql_text)
     if "." in word:
         qualifier, _, fragment = word.rpartition(".")
         table = refs.get(qualifier.lower(), qualifier)
@@ -154,8 +177,9 @@ def install_completion(shell: Any, state: Any) -> None:
     @context_matcher(identifier="fabric_livy_magics.catalog")
     def catalog_matcher(context: Any) -> dict[str, Any]:
         try:
-            names, fragment = sql_completions(state, context.full_text, context.cursor_line,
-                                              context.text_until_cursor)
+            names, fragment = sql_completions(
+                state, context.full_text, context.cursor_line, context.text_until_cursor,
+                remote_python=getattr(getattr(shell, "kernel", None), "implementation", "") == "fabric_livy_magics")
         except Exception:  # noqa: BLE001 - a keystroke must never fail: offer nothing
             names, fragment = [], context.token
         completions = [SimpleCompletion(text=name, type=kind) for name, kind in names]

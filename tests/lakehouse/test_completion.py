@@ -109,3 +109,15 @@ def test_the_kernel_completes_table_and_column_names(kernel: Any) -> None:
 
     assert execute(kernel, "%%sql\nCREATE TEMP VIEW krn_later AS SELECT 2 AS later_col")["status"] == "ok"
     assert "krn_later" in kernel_complete(kernel, "%%livy_sql\nSELECT * FROM krn_la")["matches"]
+
+
+def test_the_kernel_completes_names_inside_spark_strings(kernel: Any) -> None:
+    """Cells of this kernel run remotely: ``spark.table("...`` and ``spark.sql("...`` get names too."""
+    assert execute(kernel, "spark.range(1).withColumnRenamed('id', 'str_col')"
+                           ".createOrReplaceTempView('krn_strings')")["status"] == "ok"
+    code = 'df = spark.table("krn_str'
+    reply = kernel_complete(kernel, code)
+    assert "krn_strings" in reply["matches"] and reply["cursor_start"] == code.index("krn_str")
+    code = 'rows = spark.sql("""\n  SELECT s.str_ FROM krn_strings s""")'
+    assert kernel_complete(kernel, code, code.index(" FROM"))["matches"] == ["str_col"]
+    assert kernel_complete(kernel, 'print("krn_str')["matches"] == []
