@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
+from monitoring_helpers import LH, SESSION_NAME, WS
 from traitlets.config import Config
 
 from fabric_livy_magics.livy.batches import BatchClient
@@ -19,9 +20,6 @@ from fabric_livy_magics.livy.client import LivyClient
 from fabric_livy_magics.livy.endpoints import FabricEndpoint, LivyEndpoint
 from fabric_livy_magics.livy.models import Batch, Session
 
-WS = "5a6b7c8d-1e2f-4a3b-8c4d-5e6f7a8b9c0d"
-LH = "0d9c8b7a-6f5e-4d4c-9b3a-2f1e0d9c8b7a"
-SESSION_NAME = "monitoring-tests"
 #: Spark's UI (and so its REST API) on a free port: the session's metrics come from there.
 UI_CONF = {"spark.ui.enabled": "true", "spark.ui.port": "0"}
 

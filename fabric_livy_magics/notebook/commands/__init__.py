@@ -12,7 +12,9 @@ from typing import Any
 
 from IPython.core.error import UsageError
 
-from fabric_livy_magics.notebook.commands import admin, batch, connect, data, export, lakehouse, sessions
+from fabric_livy_magics.notebook.commands import (
+    admin, batch, connect, data, export, lakehouse, monitoring, sessions,
+)
 from fabric_livy_magics.notebook.commands.parsing import usage_errors
 from fabric_livy_magics.notebook.commands.state import NotebookState
 
@@ -22,7 +24,7 @@ Handler = Callable[[NotebookState, str], Any]
 
 PARSERS: dict[str, Callable[..., Any]] = {
     "connect": connect.connect_parser_func, **sessions.PARSERS, **data.PARSERS, **batch.PARSERS, **export.PARSERS,
-    **admin.PARSERS, **lakehouse.PARSERS,
+    **admin.PARSERS, **lakehouse.PARSERS, **monitoring.PARSERS,
 }
 
 
@@ -34,7 +36,9 @@ HANDLERS: dict[str, Handler] = {
     "connect": _connect,
     "info": sessions.info,
     "status": sessions.status,
-    "logs": sessions.logs,
+    "logs": monitoring.logs,
+    "history": monitoring.history,
+    "advice": monitoring.advice,
     "sessions": sessions.sessions,
     "attach": sessions.attach,
     "restart": sessions.restart,

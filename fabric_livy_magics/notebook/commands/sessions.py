@@ -1,4 +1,5 @@
-"""``%livy info|status|logs|sessions|attach|restart|stop|cancel``: look at and steer the session."""
+"""``%livy info|status|sessions|attach|restart|stop|cancel``: look at and steer the session
+(``monitoring.py`` has its logs, history and advice)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from fabric_livy_magics.notebook.commands.state import NotebookState
 from fabric_livy_magics.errors import ConfigurationError, SessionNotFound
 from fabric_livy_magics.livy.lifecycle import ManagedSession
 
-__all__ = ["PARSERS", "attach", "cancel", "info", "logs", "restart", "sessions", "status", "stop"]
+__all__ = ["PARSERS", "attach", "cancel", "info", "restart", "sessions", "status", "stop"]
 
 
 def _no_args(prog: str, doc: str) -> Any:
@@ -35,13 +36,6 @@ _stop = _no_args("%livy stop", "Delete this notebook's session; the next cell st
 _cancel = _no_args("%livy cancel", "Cancel this notebook's running statement (e.g. after --timeout).")
 
 
-@set_prog("%livy logs")
-@magic_arguments()
-@argument("-n", "--lines", type=int, default=50, metavar="N", help="How many last lines (default 50).")
-def _logs(line: str) -> None:
-    """Show the last lines of the session's log."""
-
-
 @set_prog("%livy attach")
 @magic_arguments()
 @argument("session_id", metavar="ID", help="Session id, as listed by the sessions command.")
@@ -49,7 +43,7 @@ def _attach(line: str) -> None:
     """Use an existing session in this notebook. It is not deleted when the kernel shuts down."""
 
 
-PARSERS = {"info": _info, "status": _status, "logs": _logs, "sessions": _sessions,
+PARSERS = {"info": _info, "status": _status, "sessions": _sessions,
            "attach": _attach, "restart": _restart, "stop": _stop, "cancel": _cancel}
 
 
@@ -118,23 +112,6 @@ def status(state: NotebookState, line: str) -> None:
         return
     phase = getattr(current, "phase", "unknown")
     print(f"Session {session.session_id}: {phase}")
-
-
-def logs(state: NotebookState, line: str) -> None:
-    args = parse(_logs, line)
-    if args.lines < 1:
-        raise UsageError(f"-n takes a positive number of lines; got {args.lines}.")
-    session = _running(state)
-    if session is None:
-        print(_no_session_yet(state))
-        return
-    session_id = session.session_id
-    if session.high_concurrency_id is not None:
-        refreshed = session.refresh()
-        session_id = getattr(refreshed, "session_id", None) or session_id
-    log_page = session.client.get_session_log(session_id, size=args.lines)
-    lines = [text for entry in log_page.lines for text in entry.splitlines()][-args.lines:]
-    print("\n".join(lines) if lines else "(the log is empty)")
 
 
 def sessions(state: NotebookState, line: str) -> None:
