@@ -295,12 +295,14 @@ class ManagedSession:
 
     def _wait(self, target: StatementTarget, statement: Statement, timeout: float | None,
               display: Any) -> Statement:
-        display.update(statement.progress, str(statement.state))
+        progress = running.SparkWorkProgress(self.client, target, statement.id,
+                                             spark=not isinstance(display, NoProgress))
+        display.update(*progress(statement))
         if not statement.is_finished:
             try:
                 statement = running.wait_for_statement(
                     self.client, target, statement.id, intervals=self.client.statement_poll.intervals(),
-                    timeout=timeout, on_poll=lambda current: display.update(current.progress, str(current.state)),
+                    timeout=timeout, on_poll=lambda current: display.update(*progress(current)),
                     timeout_hint="It keeps running remotely: run `%livy cancel` to stop it.",
                     gone_hint=RESTART_HINT)
             except SessionDead as dead:

@@ -24,7 +24,8 @@ from fabric_livy_magics.livy.models import Session, SessionId, Statement, Statem
 from fabric_livy_magics.livy.polling import Deadline, PollPolicy, poll_until
 from fabric_livy_magics.livy.starting import start_failure
 
-__all__ = ["CANCEL_WAIT_SECONDS", "cancel_after_interrupt", "check_session_alive", "wait_for_statement"]
+__all__ = ["CANCEL_WAIT_SECONDS", "SparkWorkProgress", "cancel_after_interrupt", "check_session_alive",
+           "wait_for_statement"]
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,8 @@ class LivyClient(Protocol):
     def get_statement(self, session: StatementTarget, statement_id: int) -> Statement: ...
     def cancel_statement(self, session: StatementTarget, statement_id: int) -> str: ...
 
+#: Seconds between two looks at the Spark jobs of a running statement (one GET each).
+SPARK_PROGRESS_SECONDS = 1.0
 #: After asking the server to cancel, how long to wait for it to say so before raising anyway.
 CANCEL_WAIT_SECONDS = 10.0
 #: How long a statement may be answered without a known state before that is an error.
@@ -141,3 +144,51 @@ def cancel_after_interrupt(client: LivyClient, target: StatementTarget, statemen
     except LivyError as exc:
         log.warning("Could not cancel statement %s: %s", statement_id, exc)
     return StatementCancelled(f"Statement {statement_id} was interrupted and cancelled on the server.")
+
+
+class SparkWorkProgress:
+    """What a progress line shows for a running statement: the statement's own ``progress`` and
+    state, and where the Spark monitoring API exists (Fabric, the local server's Fabric shape)
+    its Spark jobs, stages and tasks done of total (``jobs 1/2 · stages 2/4 · tasks 19/50``).
+
+    Fabric's statements carry no ``progress``: there the tasks done of total is the fraction. The
+    jobs are read at most every ``SPARK_PROGRESS_SECONDS``; the count is advisory, so a failed
+    read is logged and the line goes on with the statement's state alone."""
+
+    def __init__(self, client: Any, target: StatementTarget, statement_id: int, *, spark: bool = True) -> None:
+        self._client = client
+        self._target = target
+        self._statement_id = statement_id
+        monitoring = getattr(client, "monitoring", None)
+        self._enabled = spark and monitoring is not None and monitoring.available
+        self._app_id: str | None = None
+        # A statement done within the first second never costs a monitoring request.
+        self._next = time.monotonic() + SPARK_PROGRESS_SECONDS
+        self._work: Any = None
+
+    def __call__(self, statement: Statement) -> tuple[float | None, str]:
+        """``(fraction, state text)`` for ``Progress.update``."""
+        work = self._spark_work(statement) if self._enabled else None
+        state = str(statement.state)
+        if work is None or not work.jobs_total:
+            return statement.progress, state
+        fraction = statement.progress if statement.progress else work.fraction
+        return fraction, f"{state} · {work}"
+
+    def _spark_work(self, statement: Statement) -> Any:
+        now = time.monotonic()
+        if now < self._next:
+            return self._work
+        self._next = now + SPARK_PROGRESS_SECONDS
+        try:
+            if self._app_id is None:
+                self._app_id = self._client.get_session(self._target.session_id).app_id
+                if self._app_id is None:
+                    return None
+            self._work = self._client.monitoring.statement_progress(
+                self._target.session_id, self._app_id, self._statement_id)
+        except LivyError as exc:
+            log.info("Spark job progress unavailable for statement %s: %s", self._statement_id, exc)
+            self._enabled = False
+            return None
+        return self._work
