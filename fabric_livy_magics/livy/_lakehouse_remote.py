@@ -201,8 +201,7 @@ def _write(ns, spec):
     if spec.get("partition_by"):
         writer = writer.partitionBy(*spec["partition_by"])
     writer.saveAsTable(table)
-    return {"rows": df.count() if spec.get("count") else None, "existed": exists,
-            "schema": df.schema.simpleString()}
+    return {"existed": exists, "schema": df.schema.simpleString()}
 
 
 def _check_append(table, existing, incoming):

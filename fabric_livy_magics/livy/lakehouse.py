@@ -72,6 +72,14 @@ def _temp_name(purpose: str) -> str:
     return f"_flm_{purpose}_{uuid.uuid4().hex[:12]}"
 
 
+def _forget_after(run: Runner, names: list[str], error: BaseException) -> None:
+    """Drop remote helper variables after ``error``; a failed cleanup is noted on ``error``."""
+    try:
+        call(run, "forget", names=names)
+    except Exception as cleanup:  # the original error is what the person needs to see
+        error.add_note(f"Also failed to drop the remote variables {', '.join(names)}: {cleanup}")
+
+
 def _check_table_name(table: str) -> str:
     if not isinstance(table, str) or not table.strip() or any(c in table for c in "\n\r\0"):
         raise ConfigurationError(f"{table!r} is not a table name: write e.g. sales or mydb.sales.")
@@ -156,9 +164,12 @@ def read_table(run: Runner, table: str, *, columns: Sequence[str] | None = None,
     keep = _temp_name("read")
     call(run, "read", table=table, columns=columns, where=where, keep=keep)
     try:
-        return fetch_dataframe(run, RemoteName(keep), maxrows=maxrows)
-    finally:
-        call(run, "forget", names=[keep])
+        result = fetch_dataframe(run, RemoteName(keep), maxrows=maxrows)
+    except BaseException as exc:  # Ctrl-C included
+        _forget_after(run, [keep], exc)
+        raise
+    call(run, "forget", names=[keep])
+    return result
 
 
 @dataclass(frozen=True)
@@ -198,8 +209,8 @@ def write_table(run: Runner, frame: pandas.DataFrame, table: str, *, mode: str =
     try:
         header = call(run, "write", source=source, table=table, mode=mode, format=format,
                       partition_by=list(partition_by))
-    except Exception:
-        call(run, "forget", names=[source])
+    except BaseException as exc:
+        _forget_after(run, [source], exc)
         raise
     return WriteResult(table=table, rows=sent.rows, mode=mode, existed=bool(header["existed"]),
                        schema=str(header["schema"]))
@@ -257,9 +268,12 @@ def fetch_sql(run: Runner, prepared: PreparedSql, *, maxrows: int | None) -> Fet
     keep = _temp_name("sql")
     columns = run_sql(run, prepared, keep=keep)
     try:
-        return fetch_dataframe(run, RemoteName(keep), maxrows=maxrows) if columns else None
-    finally:
-        call(run, "forget", names=[keep])
+        result = fetch_dataframe(run, RemoteName(keep), maxrows=maxrows) if columns else None
+    except BaseException as exc:
+        _forget_after(run, [keep], exc)
+        raise
+    call(run, "forget", names=[keep])
+    return result
 
 
 # --------------------------------------------------------------------------- completion
