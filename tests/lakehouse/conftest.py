@@ -51,6 +51,6 @@ def server_client(livy_server: Any) -> Iterator[LivyClient]:
 
 @pytest.fixture()
 def statements(notebook: Any, server_client: LivyClient) -> Any:
-    """``statements()``: how many statements the module's session has run so far."""
+    """``statements()``: the id of the session's latest statement (-1 before the first)."""
     session_id = notebook.session.session_id
-    return lambda: len(server_client.list_statements(session_id))
+    return lambda: max((s.id for s in server_client.list_statements(session_id)), default=-1)

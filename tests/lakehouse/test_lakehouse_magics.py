@@ -141,6 +141,16 @@ def test_write_and_read_back_keeps_every_dtype(shell: Any, notebook: Any) -> Non
     pd.testing.assert_frame_equal(back, frame)
 
 
+def test_values_spark_cannot_hold_are_refused_by_column_before_sending(shell: Any, notebook: Any,
+                                                                       statements: Any) -> None:
+    shell.user_ns["inexact"] = pd.DataFrame({
+        "fine": [1, 2], "stamp": pd.to_datetime(["2024-01-01 00:00:00", "2024-01-01 00:00:00.000000001"], format="ISO8601")})
+    before = statements()
+    with pytest.raises(UsageError, match=r"^Column 'stamp' \(datetime64\[ns\]\) cannot be sent to Spark"):
+        shell.run_line_magic("livy", "write inexact lh_inexact")
+    assert statements() == before
+
+
 def test_write_modes(shell: Any, notebook: Any) -> None:
     remote(shell, "spark.sql('DROP TABLE IF EXISTS lh_modes')")
     shell.user_ns["first"] = pd.DataFrame({"id": [1, 2], "name": ["a", "b"]})
