@@ -35,7 +35,7 @@ from starlette.routing import Route
 
 from fabric_livy_magics.server.batches import Batch, BatchRegistry
 from fabric_livy_magics.server.errors import ApiError
-from fabric_livy_magics.server.ids import shown_ref
+from fabric_livy_magics.server.ids import parse_int_id, shown_ref
 from fabric_livy_magics.server.lifecycle import Tracked
 from fabric_livy_magics.server.routing import int_param, json_response
 from fabric_livy_magics.server.sessions import Registry, Session
@@ -109,8 +109,7 @@ class Monitoring:
     # -- runs -------------------------------------------------------------------------------
     async def list_runs(self, request: Request) -> Response:
         ws, lh = request.path_params["ws"], request.path_params["lh"]
-        token = request.query_params.get("continuationToken") or "0"
-        start = int(token) if token.isdigit() else 0
+        start = parse_int_id(request.query_params.get("continuationToken") or "0") or 0  # ours: an offset
         items = self._items()
         page = items[start : start + PAGE_SIZE]
         more = start + PAGE_SIZE < len(items)

@@ -28,6 +28,9 @@ def test_the_lakehouse_lists_the_session_and_the_finished_batch(fabric_client: L
     assert only_batches and all(run.is_batch for run in only_batches)
     assert len(fabric_client.monitoring.history(limit=1)) == 1
     assert fabric_client.monitoring.get_run(ui_session.id).name == "monitoring-tests"
+    odd = fabric_client.http.send("GET", fabric_client.monitoring.root, what="list runs",
+                                  params={"continuationToken": "\u00b2"})
+    assert odd.status_code == 200 and odd.json()["value"]  # an unreadable token starts at the top
 
 
 def test_real_spark_jobs_stages_and_executors(fabric_client: LivyClient, ui_session: Session) -> None:
