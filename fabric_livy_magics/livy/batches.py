@@ -196,7 +196,7 @@ class BatchClient:
             listed = self.list_batches(start=start, size=size)
             return listed.batches, listed.total
 
-        return iter_pages(page, page_size)
+        return iter_pages(page, page_size, what="batch list")
 
     def get_batch_log(self, batch_id: SessionId, *, start: int | None = None,
                       size: int = 100) -> SessionLog:

@@ -154,7 +154,7 @@ class LivyClient:
             listed = self.list_sessions(start=start, size=size)
             return listed.sessions, listed.total
 
-        return iter_pages(page, page_size)
+        return iter_pages(page, page_size, what="session list")
 
     def delete_session(self, session_id: SessionId, *, missing_ok: bool = False) -> None:
         """Stop a session. ``missing_ok``: a session that is already gone is not an error."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Iterator, Sequence, TypeVar
 
+from fabric_livy_magics.errors import MalformedResponse
 from fabric_livy_magics.livy.models import SessionLog
 
 __all__ = ["iter_pages", "log_query", "log_window"]
@@ -11,18 +12,28 @@ __all__ = ["iter_pages", "log_query", "log_window"]
 T = TypeVar("T")
 
 
+#: A listing longer than this is taken for a server that pages endlessly.
+MAX_PAGES = 10_000
+
+
 def iter_pages(list_page: Callable[[int, int], tuple[Sequence[T], int | None]],
-               page_size: int) -> Iterator[T]:
+               page_size: int, *, what: str = "list") -> Iterator[T]:
     """Every item: ``list_page(start, size)`` returns one page's items and the total (if known).
 
-    Stops at a short or empty page, or once ``total`` items were seen."""
-    start = 0
-    while True:
+    Stops at a short or empty page, once ``total`` items were seen, or when the server answers
+    the page it has just sent again (it ignores ``from``: that page was the whole listing)."""
+    start, previous = 0, None
+    for _ in range(MAX_PAGES):
         items, total = list_page(start, page_size)
+        if previous is not None and list(items) == previous:
+            return
         yield from items
         start += len(items)
         if not items or len(items) < page_size or (total is not None and start >= total):
             return
+        previous = list(items)
+    raise MalformedResponse(f"The server's {what} did not end after {MAX_PAGES:,} pages of {page_size}; "
+                            "it does not page as Livy does.")
 
 
 def log_window(lines: Sequence[str], start: int | None, size: int) -> SessionLog:

@@ -12,13 +12,16 @@ from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
 from fabric_livy_magics.errors import (
+    LivyConnectionError,
     LivyError,
+    LivyHTTPError,
     LivyTimeout,
     MalformedResponse,
     SessionDead,
     SessionNotFound,
     StatementCancelled,
     StatementNotFound,
+    Throttled,
 )
 from fabric_livy_magics.livy.models import Session, SessionId, Statement, StatementState, StatementTarget
 from fabric_livy_magics.livy.polling import Deadline, PollPolicy, poll_until
@@ -73,6 +76,11 @@ def wait_for_statement(
         except StatementNotFound:
             check_session_alive(client, target, hint=gone_hint)
             raise
+        except (LivyConnectionError, MalformedResponse, LivyHTTPError) as exc:
+            if isinstance(exc, LivyHTTPError) and not isinstance(exc, Throttled) \
+                    and exc.status_code is not None and exc.status_code < 500:
+                raise  # a refusal (403, 404 ...) tells what happened
+            raise may_still_run(exc, statement_id) from None
 
     unknown_since: list[float] = []
 
@@ -97,6 +105,14 @@ def wait_for_statement(
         timed_out=lambda statement: LivyTimeout(
             f"Statement {statement_id} in session {target} was still {statement.state} after "
             f"{timeout:g} s. {timeout_hint}"))
+
+
+def may_still_run(exc: LivyError, statement_id: int) -> LivyError:
+    """``exc``, its message saying what it means for a statement already accepted: it was not
+    watched to its end, which is not that it failed, so the person looks before running it again."""
+    exc.args = (f"{exc.args[0]} Statement {statement_id} was accepted and may still be running: look at "
+                "the session's statements before running the code again.", *exc.args[1:])
+    return exc
 
 
 def client_url(client: LivyClient, target: StatementTarget, statement_id: int) -> str:

@@ -24,7 +24,8 @@ from typing import Any, Callable, TypeAlias, Union
 
 import requests
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+from urllib3.exceptions import ConnectTimeoutError, DecodeError, NewConnectionError, ReadTimeoutError
+from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.util.retry import Retry
 
 from fabric_livy_magics.auth.base import AccessToken, TokenProvider
@@ -120,16 +121,53 @@ def build_http_session(*, pool_size: int = 10, read_retries: int = 2, status_ret
     return session
 
 
+#: After the read timeout has passed, an answer still arriving more slowly than this (bytes per
+#: second, on average since its headers) is abandoned: the read timeout bounds each wait for a
+#: byte, so without this a server sending a byte a second would hold a cell forever.
+MIN_ANSWER_RATE = 16 * 1024
+_READ_SIZE = 64 * 1024
+
+
 def send(http: requests.Session, method: str, url: str, *, what: str, read_timeout: float,
          **kwargs: Any) -> requests.Response:
-    """One request on ``http``; requests' and urllib3's errors become ours here and nowhere else.
+    """One request on ``http``, its answer read whole; requests' and urllib3's errors become ours
+    here and nowhere else.
 
     A failure is a ``LivyConnectionError`` whose ``nothing_sent`` says whether the request surely
     never left, or a ``ConfigurationError`` for a URL that cannot work."""
     try:
-        return http.request(method, url, **kwargs)
+        response = http.request(method, url, stream=True, **kwargs)
     except requests.RequestException as exc:
         raise connection_error(exc, url, what, read_timeout) from exc
+    try:
+        body = _read_answer(response, url, what, read_timeout)
+    except BaseException:
+        response.close()
+        raise
+    response._content = body  # what requests itself does when it reads a streamed body
+    response._content_consumed = True
+    return response
+
+
+def _read_answer(response: requests.Response, url: str, what: str, read_timeout: float) -> bytes:
+    """The body, read as it arrives, with a bound on the whole: see ``MIN_ANSWER_RATE``."""
+    began, parts, size = time.monotonic(), [], 0
+    try:
+        while chunk := response.raw.read1(_READ_SIZE, decode_content=True):
+            parts.append(chunk)
+            size += len(chunk)
+            elapsed = time.monotonic() - began
+            if elapsed > read_timeout and size < MIN_ANSWER_RATE * elapsed:
+                raise LivyConnectionError(
+                    f"{url.split('?')[0]} sent its answer too slowly ({size:,} bytes in {elapsed:.0f} s) "
+                    f"while trying to {what}. The server or the network is struggling; try again.")
+    except ReadTimeoutError as exc:
+        raise connection_error(requests.exceptions.ReadTimeout(exc), url, what, read_timeout) from exc
+    except DecodeError as exc:
+        raise connection_error(requests.exceptions.ContentDecodingError(exc), url, what, read_timeout) from exc
+    except (Urllib3Error, OSError) as exc:
+        raise connection_error(requests.exceptions.ChunkedEncodingError(exc), url, what, read_timeout) from exc
+    return b"".join(parts)
 
 
 def connection_error(exc: requests.RequestException, url: str, what: str, read_timeout: float) -> LivyError:

@@ -11,7 +11,7 @@ import atexit
 from typing import Any
 
 from IPython.core.error import UsageError
-from IPython.core.magic import Magics, cell_magic, line_cell_magic, magics_class
+from IPython.core.magic import Magics, cell_magic, line_cell_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
 from traitlets import Bool, Float, Int, Unicode, default
 
@@ -20,7 +20,7 @@ from fabric_livy_magics.livy.targets import KINDS
 from fabric_livy_magics.notebook.commands import dispatch
 from fabric_livy_magics.notebook.commands.cell import CellRequest, run_cell
 from fabric_livy_magics.notebook.commands.connect import default_target
-from fabric_livy_magics.notebook.commands.parsing import parse, refuse_inline_secrets
+from fabric_livy_magics.notebook.commands.parsing import check_line, parse
 from fabric_livy_magics.notebook.commands.state import NotebookState
 from fabric_livy_magics.notebook.settings import MagicSettings
 
@@ -122,13 +122,14 @@ class LivyMagics(Magics):
     @argument("-n", "--maxrows", type=int, metavar="N", help="Rows to bring back (-1: all).")
     @argument("-q", "--quiet", action="store_true", help="Show no result or progress.")
     @argument("--timeout", type=float, metavar="S", help="Seconds to wait for the statement.")
+    @no_var_expand  # `{...}` and `$x` stay as typed: JSON in --conf, nothing evaluated
     @line_cell_magic
     def livy(self, line: str, cell: str | None = None) -> Any:
         """``%%livy``: run the cell in the notebook's remote Spark session.
         ``%livy COMMAND``: manage the session, its sign-in and batch jobs; ``%livy help`` lists
         every command with its options.
         """
-        refuse_inline_secrets(line)
+        check_line(line)
         if cell is None:
             return dispatch(self.state, line)
         args = parse(self.livy, line)
@@ -142,6 +143,7 @@ class LivyMagics(Magics):
     @argument("-n", "--maxrows", type=int, metavar="N", help="Rows to bring back (-1: all).")
     @argument("-q", "--quiet", action="store_true", help="Show no result or progress.")
     @argument("--timeout", type=float, metavar="S", help="Seconds to wait for the query.")
+    @no_var_expand
     @cell_magic
     def livy_sql(self, line: str, cell: str) -> Any:
         """Run Spark SQL in the notebook's remote session; the result is shown as a table.
@@ -151,7 +153,7 @@ class LivyMagics(Magics):
             %%livy_sql -o top
             select * from sales order by amount desc limit 10
         """
-        refuse_inline_secrets(line)
+        check_line(line)
         args = parse(self.livy_sql, line)
         run_cell(self.state, CellRequest(code=cell, language="sql", output=args.output,
                                          maxrows=args.maxrows, quiet=args.quiet,

@@ -155,3 +155,42 @@ def test_fabric_403_names_the_missing_delegated_scope(httpserver):
     text = str(info.value)
     assert "ada@contoso.com" in text and "Lakehouse.Execute.All" in text and "rq-7" in text
     assert token not in text
+
+
+def test_an_answer_that_trickles_in_is_abandoned_after_the_read_timeout(httpserver):
+    """Each byte comes well within the read timeout, so only a bound on the whole answer ends it."""
+    import time
+
+    def trickle(request: Request) -> Response:
+        def body():
+            for byte in json.dumps({"id": 1, "state": "idle", "kind": "pyspark"}).encode():
+                time.sleep(0.3)
+                yield bytes([byte])
+        return Response(body(), content_type="application/json")
+
+    httpserver.expect_request("/sessions/1").respond_with_handler(trickle)
+    client = LivyClient(LivyEndpoint(httpserver.url_for("/")), timeout=(1.0, 1.0))
+    began = time.monotonic()
+    with pytest.raises(Exception) as info:
+        client.get_session(1)
+    assert type(info.value).__name__ == "LivyConnectionError"
+    assert "too slowly" in str(info.value) and "/sessions/1" in str(info.value)
+    assert time.monotonic() - began < 5
+
+
+def test_a_server_that_ignores_from_ends_the_listing_after_one_page(httpserver):
+    """The same full page answered for every ``from``: that page is the whole listing."""
+    page = {"from": 0, "total": None, "sessions": [{"id": i, "state": "idle", "kind": "pyspark"} for i in range(3)]}
+    httpserver.expect_request("/sessions").respond_with_json(page)
+    client = LivyClient(LivyEndpoint(httpserver.url_for("/")))
+    assert [s.id for s in client.iter_sessions(page_size=3)] == [0, 1, 2]
+    assert len(httpserver.log) == 2  # the second page repeated the first
+
+
+@pytest.mark.parametrize("bad_id", ["a/b", "x y", "[[]]", "ä" * 3])
+def test_a_created_session_whose_id_cannot_be_used_is_refused_at_once(httpserver, bad_id):
+    httpserver.expect_request("/sessions", method="POST").respond_with_json({"id": bad_id, "state": "starting"})
+    client = LivyClient(LivyEndpoint(httpserver.url_for("/")))
+    with pytest.raises(MalformedResponse, match="cannot be used in a URL"):
+        client.create_session(kind="pyspark")
+    assert len(httpserver.log) == 1

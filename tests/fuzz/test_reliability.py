@@ -2,8 +2,6 @@
 refused; mutated server answers end in a model or the project's own error; statements through
 injected network faults are never lost nor run twice. ``benchmarks/reliability.py`` runs the same
 generators at full size and lists the distinct failures.
-
-Skipped until the fixes of issue 15 land: remove ``pytestmark`` then.
 """
 
 from __future__ import annotations
@@ -15,7 +13,7 @@ from tests.fuzz.magic_lines import run_lines
 from tests.fuzz.server_answers import run_answers
 from tests.fuzz.statements import run_statements
 
-pytestmark = pytest.mark.skip(reason="enable after the fixes of issue 15 land")
+pytestmark = pytest.mark.timeout(600)
 
 SEED = 15
 

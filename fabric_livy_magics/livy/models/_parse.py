@@ -66,12 +66,37 @@ def session_id(value: Any) -> SessionId:
     raise TypeError(f"not an id: {value!r}")
 
 
+#: What an id from the server may hold to be put back into a URL: Livy's integers, Fabric's GUIDs
+#: and any plain token. Anything else (slashes, spaces, JSON text) would only ever answer 404.
+_USABLE_ID = re.compile(r"[A-Za-z0-9._~-]{1,200}")
+
+
 def required_id(data: Mapping[str, Any], what: str, url: str | None) -> SessionId:
     """The ``id`` of a session or batch; a missing or unusable one is a malformed answer."""
     try:
-        return session_id(data.get("id"))
+        value = session_id(data.get("id"))
     except TypeError:
         raise missing("id", what, url) from None
+    if isinstance(value, str) and not _USABLE_ID.fullmatch(value):
+        raise _unusable_id(value, what, url)
+    return value
+
+
+def required_text_id(data: Mapping[str, Any], what: str, url: str | None) -> str:
+    """A string ``id`` (Fabric's GUIDs) that can go back into a URL."""
+    value = data.get("id")
+    if value is None or value == "":
+        raise missing("id", what, url)
+    if not isinstance(value, str) or not _USABLE_ID.fullmatch(value.strip()):
+        raise _unusable_id(value, what, url)
+    return value.strip()
+
+
+def _unusable_id(value: Any, what: str, url: str | None) -> MalformedResponse:
+    shown = repr(value)
+    shown = shown if len(shown) <= 40 else shown[:37] + "..."
+    return MalformedResponse(f"{url or 'The server'} answered a {what} whose id {shown} cannot be used in a URL. "
+                             "Check that the URL points at a Livy or Fabric Livy API endpoint.")
 
 
 def opt_str(value: Any) -> str | None:

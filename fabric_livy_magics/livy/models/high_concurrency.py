@@ -40,11 +40,10 @@ class HighConcurrencySession:
     @classmethod
     def from_json(cls, data: Any, url: str | None = None) -> "HighConcurrencySession":
         data = p.require_dict(data, "high-concurrency session", url)
-        if not data.get("id"):
-            raise p.missing("id", "high-concurrency session", url)
+        hc_id = p.required_text_id(data, "high-concurrency session", url)
         fabric_state, fabric_error = p.fabric_state_info(data.get("fabricSessionStateInfo"))
         return cls(
-            id=str(data["id"]),
+            id=hc_id,
             state=HighConcurrencyState(data["state"]) if data.get("state") is not None
             else HighConcurrencyState.UNKNOWN,
             session_id=p.opt_str(data.get("sessionId")) or None,

@@ -13,7 +13,7 @@ from IPython.core.magic_arguments import parse_argstring
 
 from fabric_livy_magics.errors import ConfigurationError
 
-__all__ = ["parse", "refuse_inline_secrets", "set_prog", "usage_errors", "usage_of"]
+__all__ = ["MAX_LINE_CHARS", "check_line", "parse", "refuse_inline_secrets", "set_prog", "usage_errors", "usage_of"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -62,6 +62,24 @@ _SECRET_OPTION = re.compile(r"(?:^|\s)--?(?:[\w-]*(?:secret|password|passwd|toke
                             re.IGNORECASE)
 _URL_USERINFO = re.compile(r"https?://[^/\s@]*@", re.IGNORECASE)  # any user:password@, ":pw@" too
 _URL_SECRET_QUERY = re.compile(r"[?&](?:[\w-]*(?:token|secret|sig|password|key)[\w-]*)=", re.IGNORECASE)
+
+
+#: Options of a magic line fit in far less; a longer line is a paste gone wrong, and is refused
+#: before anything (the secret check's patterns included) reads it.
+MAX_LINE_CHARS = 10_000
+
+
+def check_line(line: str) -> None:
+    """Refuse what no magic line can mean: a line too long, or text Python cannot encode."""
+    if len(line) > MAX_LINE_CHARS:
+        raise UsageError(f"The magic line is {len(line):,} characters long; options fit in {MAX_LINE_CHARS:,}. "
+                         "Put long values (code, JSON) in the cell or a file.")
+    try:
+        line.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UsageError("The magic line holds characters that are not valid text (lone surrogates): "
+                         "retype it.") from None
+    refuse_inline_secrets(line)
 
 
 def refuse_inline_secrets(line: str) -> None:
