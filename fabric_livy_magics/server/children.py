@@ -30,7 +30,10 @@ __all__ = ["WorkDirs", "child_env", "descendants", "end_process_group", "running
 
 WAREHOUSE_CONF = "spark.sql.warehouse.dir"
 DEFAULT_JAVA_OPTIONS_CONF = "spark.driver.defaultJavaOptions"
-_SPARK_DEFAULTS = {"spark.ui.enabled": "false", "spark.sql.shuffle.partitions": "4"}
+#: The Spark UI is on: its REST API backs the monitoring routes and ``%livy info``'s link. Port 0
+#: lets each session's UI take a free port (4040 and the next 16 would run out).
+_SPARK_DEFAULTS = {"spark.ui.enabled": "true", "spark.ui.port": "0", "spark.ui.showConsoleProgress": "false",
+                   "spark.sql.shuffle.partitions": "4"}
 
 
 class WorkDirs:

@@ -57,7 +57,10 @@ class SessionProcess:
         self._write_lock = threading.Lock()
         to_child_r, to_child_w = os.pipe()
         from_child_r, from_child_w = os.pipe()
-        env = child_env(FABRIC_LIVY_SESSION_CONF=json.dumps(conf))
+        # A local master's driver (and its Spark UI, which binds SPARK_LOCAL_IP or else every
+        # interface) stays on loopback; a cluster's executors must reach it, so others keep Spark's default.
+        loopback = {"SPARK_LOCAL_IP": "127.0.0.1"} if master.startswith("local") and "SPARK_LOCAL_IP" not in os.environ else {}
+        env = child_env(FABRIC_LIVY_SESSION_CONF=json.dumps(conf), **loopback)
         argv = [
             sys.executable, "-m", REPL_MODULE,
             "--in-fd", str(to_child_r), "--out-fd", str(from_child_w),

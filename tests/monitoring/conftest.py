@@ -20,8 +20,8 @@ from fabric_livy_magics.livy.client import LivyClient
 from fabric_livy_magics.livy.endpoints import FabricEndpoint, LivyEndpoint
 from fabric_livy_magics.livy.models import Batch, Session
 
-#: Spark's UI (and so its REST API) on a free port: the session's metrics come from there.
-UI_CONF = {"spark.ui.enabled": "true", "spark.ui.port": "0"}
+#: Nothing asked for: the local server's sessions have Spark's UI (its REST API feeds the metrics) by default.
+UI_CONF: dict[str, str] = {}
 
 BATCH_SCRIPT = '''\
 from pyspark.sql import SparkSession
