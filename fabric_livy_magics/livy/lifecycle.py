@@ -37,7 +37,7 @@ from fabric_livy_magics.livy.models import (
 from fabric_livy_magics.livy import running
 from fabric_livy_magics.livy.progress import NoProgress, ProgressFactory
 from fabric_livy_magics.livy.session_info import SessionInfo, fetch_session_info
-from fabric_livy_magics.livy.starting import phase_text, wait_until_ready
+from fabric_livy_magics.livy.starting import PhaseClock, wait_until_ready
 
 __all__ = ["CANCEL_WAIT_SECONDS", "ManagedSession", "ProgressFactory", "SessionInfo"]
 
@@ -76,6 +76,8 @@ class ManagedSession:
         self._statements = 0
         self._last_statement: int | None = None
         self._busy = False
+        #: Each start-up phase and its seconds, of the last start or attach (``starting.py``).
+        self.start_phases: PhaseClock | None = None
         self._keepalive = KeepAlive(interval=lambda: self.keepalive_interval,
                                     ping=self.keep_alive_once, busy=lambda: self._busy)
 
@@ -157,10 +159,11 @@ class ManagedSession:
                     failed_hint: str, timeout_hint: str) -> Any:
         """Wait for the session to start (``starting.py``), redrawing its phase on every poll so
         the elapsed time keeps moving."""
+        clock = self.start_phases = PhaseClock()
         return wait_until_ready(
             fetch, session_id, intervals=self.client.session_poll.intervals(),
             timeout=self.start_timeout, accept_busy=accept_busy, not_found_grace=not_found_grace,
-            on_poll=lambda current: display.update(None, phase_text(current.phase)),
+            on_poll=lambda current: display.update(None, clock.observe(current.phase)),
             failed_hint=failed_hint, timeout_hint=timeout_hint, log_tail=self.client.session_log_tail)
 
     def _discard_half_started(self) -> None:
@@ -175,8 +178,9 @@ class ManagedSession:
         self._hc = None
         self._session = None
 
-    def attach(self, session_id: SessionId) -> Session:
-        """Use an existing session (started elsewhere). It is not deleted at shutdown."""
+    def attach(self, session_id: SessionId, *, owned: bool = False) -> Session:
+        """Use an existing session (started elsewhere). It is not deleted at shutdown, unless
+        ``owned`` (this notebook's own session, re-attached after a kernel restart)."""
         with self._lock:
             parsed = self.client.endpoint.parse_session_id(session_id)
             display = self._progress(f"Attaching to session {parsed}")
@@ -191,7 +195,7 @@ class ManagedSession:
             self._keepalive.stop()
             self._session, self._hc = session, None
             self._target = StatementTarget(session.id)
-            self._owned = False
+            self._owned = owned
             self._dead_reason = None
             self._created_at = time.monotonic()
             self._statements = 0

@@ -133,7 +133,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("FABRIC_LIVY_LOCAL_MASTER", "Spark master of a local server started by the magics "
             "or fabric-livy batch --local.", sets="LivyMagics.local_master"),
     Setting("FABRIC_LIVY_SERVE_TOKEN", "fabric-livy serve's shared secret", secret=True),
-    Setting("JPY_SESSION_NAME", "the notebook's path, set by Jupyter Server (read by %livy export)"),
+    Setting("JPY_SESSION_NAME", "the notebook's path, set by Jupyter Server (read by %livy export "
+            "and to remember a notebook's sessions)"),
+    Setting("FABRIC_LIVY_REATTACH", "after a kernel restart: ask (re-attach and say so), always, or never"),
+    Setting("FABRIC_LIVY_EAGER_START", "start the session right after %livy connect: auto (in Jupyter), 1, 0"),
+    Setting("XDG_CACHE_HOME", "where the remembered sessions file lives (default ~/.cache)"),
 )
 
 

@@ -9,14 +9,16 @@ that fails to start becomes one error with the server's reason, a hint and the e
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from typing import TypeVar
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, TypeVar
 
 from fabric_livy_magics.errors import LivyTimeout, SessionDead, SessionFailed, SessionNotFound
 from fabric_livy_magics.livy.models import HighConcurrencySession, Session, SessionId
 from fabric_livy_magics.livy.polling import poll_until
 
-__all__ = ["phase_text", "start_failure", "wait_until_ready"]
+__all__ = ["STARTER_POOL_SECONDS", "PhaseClock", "phase_text", "start_cost_note", "start_cost_reasons",
+           "start_failure", "wait_until_ready"]
 
 AnySession = TypeVar("AnySession", Session, HighConcurrencySession)
 
@@ -99,3 +101,92 @@ _PHASE_WORDS = {
 def phase_text(phase: str) -> str:
     """A start-up phase in words a person understands."""
     return _PHASE_WORDS.get(phase, phase)
+
+
+_SHORT = {
+    "queued": "queued", "not_started": "queued", "NotStarted": "queued",
+    "libraryPackaging": "library packaging", "acquiringSession": "acquiring",
+    "AcquiringHighConcurrencySession": "acquiring", "starting": "starting",
+}
+
+#: A Fabric session from the starter pool is ready within this (the docs say 5-10 s for the pool;
+#: through the Livy API it is usually well under a minute). Slower starts get a reason.
+STARTER_POOL_SECONDS = 60.0
+
+
+class PhaseClock:
+    """The phases a start went through and how long each took, as polls see them."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self.started = clock()
+        self._phases: list[tuple[str, float]] = []  # (phase, when it was first seen)
+
+    def observe(self, phase: str) -> str:
+        """Record a poll's phase; the display text: earlier phases with their seconds, then the
+        current one in words with its seconds so far."""
+        now = self._clock()
+        if not self._phases or self._phases[-1][0] != phase:
+            self._phases.append((phase, now))
+        done = ", ".join(f"{_SHORT.get(p, p)} {s:.0f} s" for p, s in self.phases()[:-1])
+        current, since = self._phases[-1]
+        text = f"{phase_text(current)} {now - since:.0f} s"
+        return f"{done} · {text}" if done else text
+
+    def phases(self, until: float | None = None) -> list[tuple[str, float]]:
+        """(phase, seconds) in order; the last one runs until ``until`` (default: now)."""
+        end = self._clock() if until is None else until
+        times = [when for _, when in self._phases[1:]] + [end]
+        return [(phase, max(0.0, stop - start)) for (phase, start), stop in zip(self._phases, times)]
+
+    @property
+    def total(self) -> float:
+        return max(0.0, (self._phases[-1][1] if self._phases else self._clock()) - self.started)
+
+    def summary(self) -> str:
+        """``queued 2 s, acquiring 31 s, starting 6 s`` (the phases before ready)."""
+        return ", ".join(f"{_SHORT.get(p, p)} {s:.0f} s" for p, s in self.phases()[:-1]
+                         if p not in ("idle", "busy", "Idle"))
+
+
+_IDLE_TIMEOUT_CONF = "spark.livy.session.idle.timeout"
+
+
+def start_cost_reasons(answer: Any, *, conf: Mapping[str, str] | None = None,
+                       environment_id: str | None = None, phases: Sequence[str] = ()) -> list[str]:
+    """Why a Fabric session may start slower than the starter pool, from what the answer (and
+    the request) tell: a conf the pool does not match (Fabric's UserSparkConfigMismatch), an
+    Environment's libraries, a custom pool. Empty when nothing tells."""
+    reasons: list[str] = []
+    livy_info = getattr(answer, "livy_info", None) or {}
+    request = livy_info.get("jobCreationRequest") if isinstance(livy_info, dict) else None
+    sent = dict(conf or {})
+    if isinstance(request, dict) and isinstance(request.get("conf"), dict):
+        sent.update({str(k): str(v) for k, v in request["conf"].items()})
+    codes = {str(getattr(e, "error_code", "") or "") for e in getattr(answer, "error_info", ())}
+    text = " ".join(str(x) for x in (getattr(answer, "fabric_error_message", None) or "", *codes))
+    if _IDLE_TIMEOUT_CONF in sent:
+        reasons.append(f"conf {_IDLE_TIMEOUT_CONF} moves the session off the starter pool "
+                       "(UserSparkConfigMismatch)")
+    elif "UserSparkConfigMismatch" in text:
+        reasons.append("its Spark conf does not match the starter pool (UserSparkConfigMismatch)")
+    if environment_id or "spark.fabric.environmentDetails" in sent or "libraryPackaging" in phases:
+        reasons.append("the Fabric Environment's libraries are installed at start (library packaging)")
+    pool = next((v for k, v in sent.items() if "pool" in k.lower() and "starter" not in v.lower()), None)
+    if pool:
+        reasons.append(f"it runs on custom pool {pool!r} (no pre-started nodes)")
+    return reasons
+
+
+def start_cost_note(session_id: Any, clock: PhaseClock, reasons: Sequence[str], *,
+                    starter_pool_seconds: float = STARTER_POOL_SECONDS) -> str | None:
+    """One line when a start took longer than a starter-pool start: its phases and why; None
+    for a fast start."""
+    if clock.total <= starter_pool_seconds:
+        return None
+    minutes, seconds = divmod(int(clock.total), 60)
+    took = f"{minutes}m {seconds:02d}s" if minutes else f"{seconds} s"
+    phases = clock.summary()
+    line = f"Session {session_id} took {took} to start" + (f" ({phases})" if phases else "")
+    line += f", slower than a starter-pool start (under {starter_pool_seconds:.0f} s)"
+    return line + (": " + "; ".join(reasons) + "." if reasons else ".")

@@ -88,6 +88,22 @@ class LivyKernel(IPythonKernel):
         register_habits(self.shell)  # %%sql, %%pyspark, ... as Fabric notebooks spell them
         # Cleanup transformers see the raw cell before IPython parses magics.
         self.shell.input_transformers_cleanup.append(route_cell)
+        self._start_session_early()
+
+    def _start_session_early(self) -> None:
+        """With a target configured, or a session this notebook left running before a restart,
+        start (or re-attach) the session in the background now: the first cell finds it ready."""
+        from fabric_livy_magics.livy.targets import configured_endpoint
+        from fabric_livy_magics.notebook.commands.cell import state_of
+        from fabric_livy_magics.notebook.commands.eager import eager_mode
+
+        try:
+            state = state_of(self.shell)
+            remembered = state.reattach is not None and "" in state.reattach.remembered_names()
+            if eager_mode() != "0" and (remembered or configured_endpoint() is not None):
+                state.start_in_background()
+        except Exception as exc:  # the first cell says what is wrong, in its own words
+            self.log.info("No early session start: %s", exc)
 
     def do_complete(self, code: str, cursor_pos: int) -> Any:
         """Complete from the remote namespace when the cell runs remotely, else locally."""
@@ -104,10 +120,14 @@ class LivyKernel(IPythonKernel):
         return super().do_complete(code, cursor_pos)
 
     def do_shutdown(self, restart: bool) -> Any:
-        """Delete the notebook's remote session now rather than relying on interpreter exit."""
+        """Delete the notebook's remote session now rather than relying on interpreter exit; a
+        restart leaves it running for the restarted kernel to re-attach (FABRIC_LIVY_REATTACH)."""
+        from fabric_livy_magics.notebook.commands.cell import state_of
         from fabric_livy_magics.notebook.magics import unregister
 
         try:
+            if restart:
+                state_of(self.shell).shutdown(restart=True)
             unregister(self.shell)
         except Exception as exc:  # shutting down must not fail because the server is gone
             self.log.warning("Could not stop the remote session: %s", exc)

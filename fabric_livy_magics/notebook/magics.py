@@ -21,6 +21,7 @@ from fabric_livy_magics.notebook.commands import dispatch
 from fabric_livy_magics.notebook.commands.cell import CellRequest, run_cell
 from fabric_livy_magics.notebook.commands.connect import default_target
 from fabric_livy_magics.notebook.commands.parsing import check_line, parse
+from fabric_livy_magics.notebook.commands.reattach import Reattacher
 from fabric_livy_magics.notebook.commands.state import NotebookState
 from fabric_livy_magics.notebook.settings import MagicSettings
 
@@ -101,7 +102,7 @@ class LivyMagics(Magics):
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell=shell, **kwargs)
-        self.state = NotebookState(shell, self.settings, default_target)
+        self.state = NotebookState(shell, self.settings, default_target, Reattacher(shell))
 
     def settings(self) -> MagicSettings:
         """The traits as a frozen snapshot for the core."""
@@ -121,6 +122,7 @@ class LivyMagics(Magics):
                    "as pandas DataFrame NAME.")
     @argument("-n", "--maxrows", type=int, metavar="N", help="Rows to bring back (-1: all).")
     @argument("-q", "--quiet", action="store_true", help="Show no result or progress.")
+    @argument("-s", "--session", metavar="NAME", help="Run in the session named NAME (made by `%%livy connect -s NAME`).")
     @argument("--timeout", type=float, metavar="S", help="Seconds to wait for the statement.")
     @no_var_expand  # `{...}` and `$x` stay as typed: JSON in --conf, nothing evaluated
     @line_cell_magic
@@ -133,15 +135,17 @@ class LivyMagics(Magics):
         if cell is None:
             return dispatch(self.state, line)
         args = parse(self.livy, line)
-        run_cell(self.state, CellRequest(code=cell, language=args.language, output=args.output,
-                                         maxrows=args.maxrows, quiet=args.quiet,
-                                         timeout=args.timeout))
+        with self.state.using(args.session):
+            run_cell(self.state, CellRequest(code=cell, language=args.language, output=args.output,
+                                             maxrows=args.maxrows, quiet=args.quiet,
+                                             timeout=args.timeout))
         return None
 
     @magic_arguments()
     @argument("-o", "--output", metavar="NAME", help="Store the result as pandas DataFrame NAME.")
     @argument("-n", "--maxrows", type=int, metavar="N", help="Rows to bring back (-1: all).")
     @argument("-q", "--quiet", action="store_true", help="Show no result or progress.")
+    @argument("-s", "--session", metavar="NAME", help="Run in the session named NAME (made by `%%livy connect -s NAME`).")
     @argument("--timeout", type=float, metavar="S", help="Seconds to wait for the query.")
     @no_var_expand
     @cell_magic
@@ -155,9 +159,10 @@ class LivyMagics(Magics):
         """
         check_line(line)
         args = parse(self.livy_sql, line)
-        run_cell(self.state, CellRequest(code=cell, language="sql", output=args.output,
-                                         maxrows=args.maxrows, quiet=args.quiet,
-                                         timeout=args.timeout))
+        with self.state.using(args.session):
+            run_cell(self.state, CellRequest(code=cell, language="sql", output=args.output,
+                                             maxrows=args.maxrows, quiet=args.quiet,
+                                             timeout=args.timeout))
         return None
 
     @cell_magic

@@ -15,6 +15,7 @@ from IPython.core.error import UsageError
 from fabric_livy_magics.notebook.commands import (
     admin, batch, connect, data, export, lakehouse, monitoring, sessions,
 )
+from fabric_livy_magics.notebook.commands.named import split_session_option
 from fabric_livy_magics.notebook.commands.parsing import usage_errors
 from fabric_livy_magics.notebook.commands.state import NotebookState
 
@@ -60,7 +61,8 @@ HANDLERS: dict[str, Handler] = {
 
 
 def dispatch(state: NotebookState, line: str) -> Any:
-    """Run ``%livy <command> [options]``; unknown commands and bad options raise UsageError,
+    """Run ``%livy <command> [options] [-s NAME]`` (``-s``: on the session named NAME, see
+    ``named.py``); unknown commands and bad options raise UsageError,
     a ConfigurationError included: this is the one place the notebook's commands make that
     translation. (``LivyMagics.livy`` has already refused secrets in ``line``.)"""
     command, _, rest = line.strip().partition(" ")
@@ -73,5 +75,8 @@ def dispatch(state: NotebookState, line: str) -> Any:
         close = difflib.get_close_matches(command, HANDLERS, n=1)
         hint = f" Did you mean `%livy {close[0]}`?" if close else ""
         raise UsageError(f"Unknown %livy command {command!r}.{hint} See `%livy help`.")
-    with usage_errors():
+    name = None
+    if command != "connect":  # connect reads its own -s: it makes the name
+        name, rest = split_session_option(rest)
+    with usage_errors(), state.using(name):
         return handler(state, rest)

@@ -1,7 +1,9 @@
 """``%livy connect``: choose where the notebook's session runs, and the default when nobody did.
 
-Connecting makes no remote call (the session starts on the first cell), except ``--local``,
-which starts the embedded server if none is running.
+``-s NAME`` connects a named session (each name its own target, kind and conf) next to the
+default one. In a Jupyter frontend the session then starts in the background (eager start,
+``eager.py``); ``--lazy`` (or FABRIC_LIVY_EAGER_START=0) leaves it to the first cell, as in a
+terminal. ``--local`` starts the embedded server if none is running.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from fabric_livy_magics.livy.targets import (
     parse_pairs,
     resolve_target,
 )
+from fabric_livy_magics.notebook.commands.named import check_name
 from fabric_livy_magics.notebook.commands.parsing import parse, set_prog
 from fabric_livy_magics.notebook.commands.state import NotebookState
 
@@ -53,6 +56,10 @@ NO_ENDPOINT = ("No Livy endpoint is configured. Run `%livy connect --url URL` (L
           help="Sign-in method: interactive, device-code, service-principal, azure-cli, "
                "azure-default, environment, none.")
 @argument("--keep", action="store_true", help="Keep the session when the kernel shuts down.")
+@argument("-s", "--session", metavar="NAME",
+          help="Connect the session named NAME (used by `%%%%livy -s NAME`); without it, the default one.")
+@argument("--eager", action="store_true", help="Start the session now, in the background.")
+@argument("--lazy", action="store_true", help="Start the session on the first cell.")
 def connect_parser_func(line: str) -> None:
     """Choose where this notebook's Spark session runs. The session starts on the first cell.
 
@@ -62,6 +69,7 @@ def connect_parser_func(line: str) -> None:
         %livy connect --connection-string https://api.fabric.microsoft.com/v1/workspaces/.../sessions
         %livy connect --workspace <id> --lakehouse <id> --environment <id> --conf spark.executor.cores=4
         %livy connect --local
+        %livy connect -s fabric --connection-string https://api.fabric.microsoft.com/v1/workspaces/...
     """
 
 
@@ -69,8 +77,12 @@ def connect(state: NotebookState, line: str) -> str:
     """Parse ``%livy connect`` options, validate them all, then switch the notebook's target.
     (A ConfigurationError becomes a UsageError in ``commands.dispatch``.)"""
     args = parse(connect_parser_func, line)
+    if args.session is not None:
+        check_name(args.session)
     if args.tag and not args.high_concurrency:
         raise UsageError("--tag needs --high-concurrency.")
+    if args.eager and args.lazy:
+        raise UsageError("Give --eager or --lazy, not both.")
     settings = state.settings()
     options = SessionOptions(
         kind=args.kind or settings.default_kind, name=args.name,
@@ -80,9 +92,24 @@ def connect(state: NotebookState, line: str) -> str:
     _check_options(target, options)
     if target.local_server is None and target.endpoint.is_loopback:
         check_reachable(target.endpoint)  # before anything changes: a typo keeps the old session
-    left = _old_session_fate(state)
-    state.set_target(target, options)
-    return f"Connected to {target.description}. {_lazy_note(options)}{left}"
+    with state.using(args.session, create=True):
+        left = _old_session_fate(state)
+        state.set_target(target, options)
+        eager = _eager(state, args)
+        if eager:
+            state.start_in_background()
+    named = f"Session {args.session!r}: connected" if args.session else "Connected"
+    return f"{named} to {target.description}. {_start_note(options, eager)}{left}"
+
+
+def _eager(state: NotebookState, args: Any) -> bool:
+    """--eager / --lazy, else FABRIC_LIVY_EAGER_START (1, 0; ``auto``: in a Jupyter frontend)."""
+    if args.eager or args.lazy:
+        return bool(args.eager)
+    from fabric_livy_magics.notebook.commands.eager import eager_mode
+
+    mode = eager_mode()
+    return mode == "1" or (mode == "auto" and getattr(state.shell, "kernel", None) is not None)
 
 
 def _old_session_fate(state: NotebookState) -> str:
@@ -113,8 +140,10 @@ def check_reachable(endpoint: Endpoint, timeout: float = 3.0) -> None:
             "Check the URL and that the server runs; the notebook's session was not changed.") from None
 
 
-def _lazy_note(options: SessionOptions) -> str:
+def _start_note(options: SessionOptions, eager: bool) -> str:
     kind = f"A {options.kind} session" if not options.high_concurrency else "A high-concurrency session"
+    if eager:
+        return f"{kind} is starting in the background; the first cell waits for it if needed."
     return f"{kind} starts on the first %%livy cell."
 
 

@@ -1,5 +1,6 @@
 """``%livy info|status|sessions|attach|restart|stop|cancel``: look at and steer the session
-(``monitoring.py`` has its logs, history and advice)."""
+(``monitoring.py`` has its logs, history and advice). Each takes ``-s NAME`` for a named
+session (``commands.dispatch`` reads it)."""
 
 from __future__ import annotations
 
@@ -28,9 +29,11 @@ def _no_args(prog: str, doc: str) -> Any:
     return func
 
 
-_info = _no_args("%livy info", "Session id, state, Spark application id, Spark UI link, elapsed time.")
+_info = _no_args("%livy info", "Session id, state, Spark application id, Spark UI link, elapsed time, "
+                "start phases, vCores and an estimate of the capacity units used so far.")
 _status = _no_args("%livy status", "One line: the session's state (no session is started).")
-_sessions = _no_args("%livy sessions", "List the server's sessions as a table.")
+_sessions = _no_args("%livy sessions", "List the server's sessions as a table, marking those this "
+                    "notebook holds (by name for named ones).")
 _restart = _no_args("%livy restart", "Delete this notebook's session and start a new one now.")
 _stop = _no_args("%livy stop", "Delete this notebook's session; the next cell starts a new one.")
 _cancel = _no_args("%livy cancel", "Cancel this notebook's running statement (e.g. after --timeout).")
@@ -61,7 +64,17 @@ def _running(state: NotebookState) -> ManagedSession | None:
 
 def _no_session_yet(state: NotebookState) -> str:
     where = f" ({state.target.description})" if state.target else ""
+    if state.slot.starter is not None and state.slot.starter.running:
+        return f"The session is starting in the background{where}: {state.slot.starter.relay.state or 'submitted'}."
     return f"No session yet: one starts on the first %%livy cell{where}."
+
+
+def _idle_note(state: NotebookState, session: ManagedSession, idle: float | None) -> str | None:
+    from fabric_livy_magics.livy.session_info import idle_note
+
+    target = state.target
+    return idle_note(session.session_id, idle, keepalive=session.keepalive_interval > 0,
+                     is_fabric=bool(target and target.is_fabric))
 
 
 def info(state: NotebookState, line: str) -> None:
@@ -83,6 +96,16 @@ def info(state: NotebookState, line: str) -> None:
             ("Statements", str(snapshot.statements))]
     if snapshot.high_concurrency_id:
         rows.append(("High-concurrency", f"{snapshot.high_concurrency_id} (REPL {snapshot.repl_id})"))
+    clock = session.start_phases
+    if clock is not None and clock.summary():
+        rows.append(("Start", f"{clock.total:.0f} s ({clock.summary()})"))
+    if snapshot.usage is not None:
+        rows.append(("Capacity", snapshot.usage.text()))
+    note = _idle_note(state, session, snapshot.idle)
+    if note:
+        rows.append(("Idle", note))
+    if state.name:
+        rows.insert(0, ("Name", state.name))
     if not snapshot.owned:
         rows.append(("Attached", "yes (kept at shutdown)"))
     elif session.options.keep:
@@ -112,6 +135,12 @@ def status(state: NotebookState, line: str) -> None:
         return
     phase = getattr(current, "phase", "unknown")
     print(f"Session {session.session_id}: {phase}")
+    if current is not None and not hasattr(current, "repl_id"):
+        from fabric_livy_magics.livy.session_info import idle_seconds
+
+        note = _idle_note(state, session, idle_seconds(current))
+        if note:
+            print(note)
 
 
 def sessions(state: NotebookState, line: str) -> None:
@@ -120,12 +149,23 @@ def sessions(state: NotebookState, line: str) -> None:
     from IPython.display import display
 
     session = state.get_session()
-    mine = session.session_id
+    root = session.client.endpoint.root
+    held: dict[Any, list[str]] = {}  # session id on this server -> how this notebook names it
+    elsewhere = []
+    for name, slot in state.slots().items():
+        other = slot.session
+        if other is not None and other.started:
+            if other.client.endpoint.root == root:
+                held.setdefault(other.session_id, []).append(name or "yes")
+            else:
+                elsewhere.append(f"{name or 'default'}: session {other.session_id} on {other.client.endpoint.root}")
+    if elsewhere:
+        print("This notebook also holds " + "; ".join(elsewhere) + ".")
     rows = []
     for item in session.client.iter_sessions():
         rows.append({"id": str(item.id), "name": item.name, "state": item.phase,
                      "kind": str(item.kind) if item.kind else None, "app_id": item.app_id,
-                     "this notebook": item.id == mine})
+                     "this notebook": ", ".join(held.get(item.id, []))})
     if not rows:
         print(f"No sessions on {session.client.endpoint.root}.")
         return

@@ -1,77 +1,250 @@
-"""What one notebook (one IPython shell) remembers: where to run, how, and its session.
+"""What one notebook (one IPython shell) remembers: its sessions by name, where each runs and how.
 
-Nothing here talks to a server on its own: the session is built on demand and created remotely
-only when a cell first needs it.
+The default session has the empty name; ``%livy connect -s NAME`` adds named ones, and
+``using(NAME)`` makes one current for a cell or a command, so everything that reads
+``state.target`` / ``state.session`` / ``state.get_session()`` works on that name unchanged.
+A session is built on demand and created remotely when a cell first needs it, or right after
+``%livy connect`` in the background (``eager.py``). With a ``reattach`` helper
+(``reattach.py``), the sessions are remembered across kernel restarts.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
-from fabric_livy_magics.livy.targets import SessionOptions, Target
-from fabric_livy_magics.notebook.settings import MagicSettings
-from fabric_livy_magics.livy.lifecycle import ManagedSession
+from IPython.core.error import UsageError
 
-__all__ = ["NotebookState"]
+from fabric_livy_magics.livy.lifecycle import ManagedSession
+from fabric_livy_magics.livy.targets import SessionOptions, Target
+from fabric_livy_magics.notebook.commands.eager import BackgroundStart
+from fabric_livy_magics.notebook.commands.named import check_name
+from fabric_livy_magics.notebook.settings import MagicSettings
+
+__all__ = ["DEFAULT", "NotebookState", "Slot"]
 
 log = logging.getLogger(__name__)
+
+#: The name of the session used without ``-s``.
+DEFAULT = ""
+
+
+@dataclass(eq=False)
+class Slot:
+    """One name's target, options, session, and its background start if one runs."""
+
+    name: str
+    target: Target | None = None
+    options: SessionOptions | None = None
+    session: ManagedSession | None = None
+    starter: BackgroundStart | None = None
+    resumed: bool = False  # re-attach was tried for this session object
+    reported: Any = None  # the session id last remembered (and whose start note was shown)
+    idle_timer: threading.Timer | None = None
 
 
 class NotebookState:
     """Per-shell state. ``settings()`` returns the current trait values as a frozen snapshot."""
 
     def __init__(self, shell: Any, settings: Callable[[], MagicSettings],
-                 default_target: Callable[[NotebookState], tuple[Target, SessionOptions]]) -> None:
+                 default_target: Callable[[NotebookState], tuple[Target, SessionOptions]],
+                 reattach: Any = None) -> None:
         self.shell = shell
         self.settings = settings
         #: Where cells run when nobody connected (``commands/connect.default_target``).
         self._default_target = default_target
-        self.target: Target | None = None
-        self.options: SessionOptions | None = None
-        self.session: ManagedSession | None = None
+        #: Remembers sessions across kernel restarts (``reattach.Reattacher``); None: never.
+        self.reattach = reattach
+        self._slots: dict[str, Slot] = {DEFAULT: Slot(DEFAULT)}
+        self._current = DEFAULT
         #: Set by ``%livy login``: used for Fabric (and non-loopback) targets from then on.
         self.signed_in: Any = None
         #: A local server this kernel started (stopped at shutdown).
         self.started_server: Any = None
 
+    # --- the current name ---------------------------------------------------------------------
+
+    @property
+    def slot(self) -> Slot:
+        return self._slots[self._current]
+
+    @property
+    def name(self) -> str:
+        """The current session's name ('' for the default one)."""
+        return self._current
+
+    @property
+    def target(self) -> Target | None:
+        return self.slot.target
+
+    @target.setter
+    def target(self, value: Target | None) -> None:
+        self.slot.target = value
+
+    @property
+    def options(self) -> SessionOptions | None:
+        return self.slot.options
+
+    @options.setter
+    def options(self, value: SessionOptions | None) -> None:
+        self.slot.options = value
+
+    @property
+    def session(self) -> ManagedSession | None:
+        return self.slot.session
+
+    def slots(self) -> dict[str, Slot]:
+        """Every name this notebook has, the default one ('') included."""
+        return dict(self._slots)
+
+    @contextmanager
+    def using(self, name: str | None, *, create: bool = False) -> Iterator[Slot]:
+        """Make ``name`` current for a cell or command (None: the current one). An unknown name
+        is a UsageError unless ``create`` (``%livy connect -s``) or it is remembered from before
+        a kernel restart."""
+        if name is not None:
+            check_name(name)
+            if name not in self._slots:
+                if not (create or (self.reattach is not None and name in self.reattach.remembered_names())):
+                    known = ", ".join(repr(n) for n in self._slots if n) or "none yet"
+                    raise UsageError(f"No session named {name!r} in this notebook (named ones: {known}). "
+                                     f"`%livy connect -s {name} --url URL` (or --local, --connection-string) "
+                                     "makes one.")
+                self._slots[name] = Slot(name)
+        previous, self._current = self._current, self._current if name is None else name
+        slot = self.slot
+        try:
+            yield slot
+        finally:
+            self._current = previous if previous in self._slots else DEFAULT
+            self._after_use(slot)
+
+    # --- targets and sessions of the current name -------------------------------------------
+
     def set_target(self, target: Target, options: SessionOptions) -> None:
         """Switch where sessions run; the old session (if any) is stopped unless kept."""
         self.close_session()
-        self.target, self.options = target, options
+        self.slot.target, self.slot.options = target, options
 
     def ensure_target(self) -> tuple[Target, SessionOptions]:
-        """The connected target, or the configured default (env vars, else the local server)."""
-        if self.target is None or self.options is None:
-            target, options = self._default_target(self)
-            self.target, self.options = target, options
-        return self.target, self.options
+        """The connected target; else one remembered from before a kernel restart whose session
+        still runs; else (the default name only) the configured default."""
+        slot = self.slot
+        if slot.target is None or slot.options is None:
+            restored = self.reattach.restore_target(slot.name, self.signed_in) if self.reattach else None
+            if restored is None and slot.name != DEFAULT:
+                raise UsageError(f"Session {slot.name!r} is not connected: run `%livy connect -s {slot.name} "
+                                 "--url URL` (or --local, --connection-string).")
+            slot.target, slot.options = restored or self._default_target(self)
+        return slot.target, slot.options
 
     def get_session(self) -> ManagedSession:
-        """The notebook's session object (the remote session itself starts on first use)."""
-        if self.session is None:
+        """The current name's session object (the remote session itself starts on first use,
+        or is already starting in the background: then this waits for it, with the phase line)."""
+        slot = self.slot
+        starter = slot.starter
+        if starter is not None and not starter.is_mine():
+            from fabric_livy_magics.notebook.progress import ProgressDisplay
+
+            from fabric_livy_magics.errors import StatementCancelled
+
+            try:
+                note = starter.wait(ProgressDisplay("Starting Spark session", delay=self.settings().progress_delay))
+            except StatementCancelled:
+                raise  # still starting: the next cell waits again
+            except BaseException:
+                slot.starter = None
+                raise
+            slot.starter = None
+            if note:
+                print(note)
+        session, note = self._session_for(slot)
+        if note:
+            print(note)
+        return session
+
+    def _session_for(self, slot: Slot) -> tuple[ManagedSession, str | None]:
+        """Build ``slot``'s session object if needed and re-attach it to a remembered session."""
+        if slot.session is None:
             from fabric_livy_magics.livy.client import LivyClient
 
-            target, options = self.ensure_target()
+            previous, self._current = self._current, slot.name
+            try:
+                target, options = self.ensure_target()
+            finally:
+                self._current = previous
             settings = self.settings()
-            client = LivyClient(target.endpoint, target.token_provider)
-            self.session = ManagedSession(
-                client, options, start_timeout=settings.session_start_timeout or None,
+            slot.session = ManagedSession(
+                LivyClient(target.endpoint, target.token_provider), options,
+                start_timeout=settings.session_start_timeout or None,
                 keepalive_interval=settings.keepalive_interval,
-                progress=_progress_factory(settings.progress_delay))
-        return self.session
+                progress=_progress_factory(slot, settings.progress_delay))
+            slot.resumed = False
+        note = None
+        if not slot.resumed and self.reattach is not None:
+            slot.resumed = True
+            note = self.reattach.resume(slot.name, slot.session)
+        return slot.session, note
+
+    def start_in_background(self) -> bool:
+        """Start the current name's session in a background thread (eager start); False when
+        it has one already. Where it runs is resolved here, so a bad target fails now."""
+        slot = self.slot
+        if slot.starter is not None or (slot.session is not None and slot.session.started):
+            return False
+        self.ensure_target()
+
+        def open_session() -> tuple[ManagedSession, str | None]:
+            session, note = self._session_for(slot)
+            session.ensure()
+            return session, note
+
+        slot.starter = BackgroundStart(open_session)
+        slot.starter.start()
+        return True
 
     def close_session(self) -> None:
         """Delete the session unless kept, stop its keep-alive, close its connections."""
-        session, self.session = self.session, None
-        if session is not None:
-            session.close()
-            session.client.close()
+        self._close(self.slot)
 
-    def shutdown(self) -> None:
-        """Kernel exit or ``%unload_ext``: session first, then a server this kernel started."""
-        self.close_session()
+    def _close(self, slot: Slot) -> None:
+        if slot.starter is not None:
+            slot.starter.abandon()
+            slot.starter = None
+        if slot.idle_timer is not None:
+            slot.idle_timer.cancel()
+        session, slot.session = slot.session, None
+        slot.resumed, slot.reported = False, None
+        if session is None:
+            return
+        kept = session.started and session.owned and session.options.keep
+        session.close()
+        session.client.close()
+        if self.reattach is not None and not kept:
+            self.reattach.forget(slot.name)
+
+    def shutdown(self, *, restart: bool = False) -> None:
+        """Kernel exit or ``%unload_ext``: sessions first, then a server this kernel started.
+
+        A kernel *restart* leaves the sessions running (and remembered) for the restarted kernel
+        to re-attach, unless FABRIC_LIVY_REATTACH=never."""
+        keep = restart and self.reattach is not None and self.reattach.enabled
+        for slot in list(self._slots.values()):
+            session = slot.session
+            if keep and session is not None and session.started and session.high_concurrency_id is None:
+                self._remember(slot)
+                if slot.idle_timer is not None:
+                    slot.idle_timer.cancel()
+                continue  # the process ends now; its keep-alive thread with it
+            try:
+                self._close(slot)
+            except Exception as exc:  # noqa: BLE001 - exiting: never fail the exit
+                log.warning("Could not close session %r: %s", slot.name, exc)
+        self._slots, self._current = {DEFAULT: Slot(DEFAULT)}, DEFAULT
         server, self.started_server = self.started_server, None
         if server is not None:
             try:
@@ -79,8 +252,44 @@ class NotebookState:
             except Exception as exc:  # noqa: BLE001 - exiting: never fail the exit
                 log.warning("Could not stop the local server: %s", exc)
 
+    # --- after each cell or command -----------------------------------------------------------
 
-def _progress_factory(delay: float) -> Callable[[str], Any]:
+    def _remember(self, slot: Slot) -> None:
+        if self.reattach is not None:
+            self.reattach.sync(slot.name, slot.session, slot.target.auth_method if slot.target else None)
+
+    def _after_use(self, slot: Slot) -> None:
+        """Remember a new session, show a slow start's cost once, arm the idle note. Never raises."""
+        try:
+            session = slot.session
+            if slot.name not in self._slots or session is None or slot.starter is not None:
+                return
+            current = session.session_id if session.started else None
+            if current != slot.reported:
+                slot.reported = current
+                self._remember(slot)
+                if current is not None:
+                    from fabric_livy_magics.notebook.commands.costs import start_note
+
+                    note = start_note(slot)
+                    if note:
+                        print(note)
+            if current is not None:
+                from fabric_livy_magics.notebook.commands.costs import arm_idle_note
+
+                arm_idle_note(slot, self.settings())
+        except Exception as exc:  # noqa: BLE001 - bookkeeping must never fail a cell
+            log.info("After-cell bookkeeping of session %r failed: %s", slot.name, exc)
+
+
+def _progress_factory(slot: Slot, delay: float) -> Callable[[str], Any]:
+    """A background start's progress goes to its relay (drawn by the first cell); else a line."""
     from fabric_livy_magics.notebook.progress import ProgressDisplay
 
-    return lambda label: ProgressDisplay(label, delay=delay)
+    def factory(label: str) -> Any:
+        starter = slot.starter
+        if starter is not None and starter.is_mine():
+            return starter.relay
+        return ProgressDisplay(label, delay=delay)
+
+    return factory
