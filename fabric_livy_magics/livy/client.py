@@ -67,6 +67,9 @@ __all__ = ["LivyClient", "SessionLike", "SparkResources", "ENVIRONMENT_CONF_KEY"
 
 log = logging.getLogger(__name__)
 
+#: The longest one statement GET waits for a change where the server offers it.
+LONG_POLL_SECONDS = 1.0
+
 #: Anything the statement methods accept as "where to run".
 SessionLike = Union[Session, HighConcurrencySession, StatementTarget, int, str]
 
@@ -273,18 +276,33 @@ class LivyClient:
         return StatementTarget(self.endpoint.parse_session_id(session))
 
     def get_statement(self, session: SessionLike, statement_id: int, *, offset: int | None = None,
-                      size: int | None = None) -> Statement:
-        """One statement. ``offset``/``size`` (Fabric ``from``/``size``) page a large output."""
+                      size: int | None = None, wait: float | None = None) -> Statement:
+        """One statement. ``offset``/``size`` (Fabric ``from``/``size``) page a large output.
+        ``wait`` seconds: where the server offers it (``statement_wait``), it answers as soon as the
+        statement changes, or after ``wait``; elsewhere ignored."""
         target = self._target(session)
         params: dict[str, Any] = {}
         if offset is not None:
             params["from"] = offset
         if size is not None:
             params["size"] = size
+        if wait is not None and self.statement_wait is not None:
+            params["wait"] = round(min(wait, self.statement_wait) * 1000)
         url = self.endpoint.statement_url(target, statement_id)
         data = self.http.call("GET", url, what=f"get statement {statement_id} of session {target}",
                           params=params or None, not_found=StatementNotFound)
         return Statement.from_json(data, url)
+
+    @property
+    def statement_wait(self) -> float | None:
+        """Seconds one statement GET may wait for a change, where the server offers that; else None.
+        At most 1 s, so a progress line still moves each second, and well within the read timeout."""
+        offered = self.http.statement_wait_ms
+        if not offered:
+            return None
+        timeout = self.http.timeout
+        read_timeout = timeout[1] if isinstance(timeout, tuple) else float(timeout)
+        return min(offered / 1000, LONG_POLL_SECONDS, read_timeout / 3)
 
     def get_statement_output_page(self, session: SessionLike, statement_id: int, offset: int,
                                   size: int) -> Statement:
@@ -365,7 +383,8 @@ class LivyClient:
     ) -> Statement:
         """Poll until the statement is available, failed or cancelled, and return it.
 
-        The first poll goes out at once, then after 5, 10, 20 ms ... up to ``poll.cap``.
+        The first poll goes out at once, then on ``poll``'s schedule (``polling.STATEMENT_POLL``),
+        or, where the server offers it, each GET waits there for the statement to change.
         ``on_progress(statement)`` runs when the state or progress changes. Raises LivyTimeout
         after ``timeout`` seconds (the statement keeps running: cancel it if you want it gone)."""
         return running.wait_for_statement(

@@ -34,7 +34,7 @@ from fabric_livy_magics.livy.transport import (
     send,
 )
 
-__all__ = ["HttpCore", "AMBIGUOUS_STATUSES"]
+__all__ = ["HttpCore", "AMBIGUOUS_STATUSES", "STATEMENT_WAIT_HEADER"]
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +46,10 @@ _CONNECTION_RETRIES = 3
 
 _START_ADVICE = ("it may have started anyway. List the sessions before trying again, so that you "
                  "do not start two.")
+
+
+#: The header by which a server offers ``GET .../statements/{id}?wait=MS`` (wait for a change).
+STATEMENT_WAIT_HEADER = "X-Livy-Statement-Wait-Max-Ms"
 
 
 class HttpCore:
@@ -70,6 +74,11 @@ class HttpCore:
         #: Told before each wait for a throttled or refused request (what, seconds), so a
         #: progress line can say what is being waited for instead of going quiet.
         self.on_wait: Callable[[str, float], None] | None = None
+        #: The longest ``?wait=`` (ms) the server offers on statement GETs, once it has said so
+        #: (the local server does; Apache Livy and Fabric never do, and are polled as before).
+        self.statement_wait_ms: int | None = None
+        #: False: ignore that offer and poll (for comparisons, or a proxy that cuts long requests).
+        self.use_statement_wait = True
         self._http = build_http_session(pool_size=pool_size, backoff_factor=backoff_factor,
                                         max_retry_after=max_retry_after)
         self._http.headers.update({
@@ -96,6 +105,9 @@ class HttpCore:
             response.close()
             response = send(self._http, method, url, what=what, read_timeout=self._read_timeout(), **kwargs)
         log.debug("%s %s -> %s", method, response.url, response.status_code)
+        offered = response.headers.get(STATEMENT_WAIT_HEADER, "").strip()
+        if self.use_statement_wait and offered.isascii() and offered.isdigit() and len(offered) <= 7:
+            self.statement_wait_ms = int(offered)
         return response
 
     def _read_timeout(self) -> float:

@@ -21,22 +21,44 @@ _NOTHING = object()  # no snapshot seen yet: the first one always counts as a ch
 
 @dataclass(frozen=True)
 class PollPolicy:
-    """Geometric poll intervals: ``first``, ``first*factor``, ... capped at ``cap`` seconds."""
+    """Poll intervals: ``first``, growing by ``factor`` up to ``steady`` (default ``cap``), held
+    there for the first ``steady_for`` seconds, then growing again up to ``cap``."""
 
     first: float = 0.005
     factor: float = 2.0
     cap: float = 1.0
+    steady: float | None = None
+    steady_for: float = 0.0
 
     def intervals(self) -> Iterator[float]:
         """Endless generator of sleep times between polls."""
-        interval = self.first
+        steady = self.cap if self.steady is None else min(self.steady, self.cap)
+        interval, elapsed = self.first, 0.0
+        while elapsed < self.steady_for:
+            interval = min(interval, steady)
+            yield interval
+            elapsed += interval
+            interval *= self.factor
         while True:
             yield min(interval, self.cap)
             interval = min(interval * self.factor, self.cap)
 
+    def requests_in(self, seconds: float) -> int:
+        """How many polls this schedule sends in its first ``seconds`` (round trips not counted)."""
+        count, elapsed = 1, 0.0
+        for interval in self.intervals():
+            elapsed += interval
+            if elapsed > seconds:
+                return count
+            count += 1
+        raise AssertionError("unreachable")
 
-#: Statements: first re-poll after 5 ms, then 10, 20, 40 ... up to 1 s.
-STATEMENT_POLL = PollPolicy(first=0.005, factor=2.0, cap=1.0)
+
+#: Statements: first re-poll after 5 ms, then 10, 20, 25 ms held for the first 2 s (a statement
+#: of up to 2 s is seen about 12 ms after it ends), then 50, 100 ... up to 1 s: about 140 requests
+#: in a statement's first minute, within Fabric's rate limits. Where the server offers to wait
+#: for a change (the local server), statements are not polled on this schedule at all.
+STATEMENT_POLL = PollPolicy(first=0.005, factor=2.0, cap=1.0, steady=0.025, steady_for=2.0)
 #: Sessions take seconds (local) to minutes (Fabric): start at 100 ms, cap at 2 s.
 SESSION_POLL = PollPolicy(first=0.1, factor=1.5, cap=2.0)
 

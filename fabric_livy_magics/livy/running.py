@@ -40,7 +40,10 @@ class LivyClient(Protocol):
     endpoint: Any
 
     def get_session(self, session_id: SessionId) -> Session: ...
-    def get_statement(self, session: StatementTarget, statement_id: int) -> Statement: ...
+    @property
+    def statement_wait(self) -> float | None: ...
+    def get_statement(self, session: StatementTarget, statement_id: int, *,
+                      wait: float | None = None) -> Statement: ...
     def cancel_statement(self, session: StatementTarget, statement_id: int) -> str: ...
 
 #: Seconds between two looks at the Spark jobs of a running statement (one GET each).
@@ -68,11 +71,32 @@ def wait_for_statement(
     """Poll until the statement is available, failed or cancelled, and return it.
 
     ``on_poll`` sees every snapshot, ``on_change`` those whose state or progress changed. A
-    statement that vanished is explained by its session, when that is gone (SessionDead)."""
+    statement that vanished is explained by its session, when that is gone (SessionDead).
+
+    Where the server offers to wait for a change (``client.statement_wait``), each GET waits
+    there and the next goes out at once: the end is seen as it happens. A server that offers it
+    and then answers at once with nothing new is polled on ``intervals`` instead."""
+    long_poll = [getattr(client, "statement_wait", None)]
+    seen: list[tuple[object, ...]] = []
+
+    def next_intervals() -> Iterator[float]:
+        while True:
+            yield 0.0 if long_poll[0] else next(intervals)
 
     def fetch() -> Statement:
         try:
-            return client.get_statement(target, statement_id)
+            if not long_poll[0] or not seen:  # the first look is at once: it shows "running"
+                statement = client.get_statement(target, statement_id)
+                seen[:] = [(statement.state, statement.progress)]
+                return statement
+            began = time.monotonic()
+            statement = client.get_statement(target, statement_id, wait=long_poll[0])
+            snapshot = (statement.state, statement.progress)
+            if seen and seen[-1] == snapshot and time.monotonic() - began < long_poll[0] / 2:
+                log.debug("The server offered to wait for statement changes but did not: polling instead")
+                long_poll[0] = None
+            seen[:] = [snapshot]
+            return statement
         except StatementNotFound:
             check_session_alive(client, target, hint=gone_hint)
             raise
@@ -100,7 +124,7 @@ def wait_for_statement(
         return statement.is_finished
 
     return poll_until(
-        fetch, done=finished, intervals=intervals, timeout=timeout,
+        fetch, done=finished, intervals=next_intervals(), timeout=timeout,
         change_key=lambda statement: (statement.state, statement.progress), on_change=on_change,
         timed_out=lambda statement: LivyTimeout(
             f"Statement {statement_id} in session {target} was still {statement.state} after "

@@ -46,6 +46,7 @@ from fabric_livy_magics.server.routing import (
     shape_routes,
 )
 from fabric_livy_magics.server.sessions import DEFAULT_REPL, Registry, Repl, Session
+from fabric_livy_magics.server.waiting import MAX_WAIT_MS, WAIT_HEADER, wait_for_change
 
 __all__ = ["build_app"]
 
@@ -59,6 +60,12 @@ def _package_version() -> str:
         return version("fabric-livy-magics")
     except PackageNotFoundError:
         return "dev"
+
+
+def _offers_wait(response: Response) -> Response:
+    """Tell clients that statement GETs here take ``?wait=`` (``waiting.py``)."""
+    response.headers[WAIT_HEADER] = str(MAX_WAIT_MS)
+    return response
 
 
 def _path_int(request: Request, name: str) -> int:
@@ -129,8 +136,8 @@ class LivyApp:
         body = statement_request(parse_json(await request.body(), required=True), livy=not fabric, default_kind=session.kind)
         statement = self.registry.submit(session, repl, body["code"], body["kind"], body["sourceId"])
         if fabric:
-            return json_response(views.fabric_statement(statement), 200)
-        return json_response(views.livy_statement(statement), 201)
+            return _offers_wait(json_response(views.fabric_statement(statement), 200))
+        return _offers_wait(json_response(views.livy_statement(statement), 201))
 
     async def list_statements(self, request: Request) -> Response:
         fabric = fabric_ids(request) is not None
@@ -143,9 +150,12 @@ class LivyApp:
         fabric = fabric_ids(request) is not None
         session = self._session(request)
         statement = self.registry.statement(self._repl(request, session), _path_int(request, "statement"))
+        await wait_for_change(statement, int_param(request, "wait", 0))
         if fabric:
-            return json_response(views.fabric_statement(statement, int_param(request, "from"), int_param(request, "size")))
-        return json_response(views.livy_statement(statement))
+            answer = json_response(views.fabric_statement(statement, int_param(request, "from"), int_param(request, "size")))
+        else:
+            answer = json_response(views.livy_statement(statement))
+        return _offers_wait(answer)
 
     async def cancel_statement(self, request: Request) -> Response:
         fabric_ids(request)

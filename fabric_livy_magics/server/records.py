@@ -10,12 +10,16 @@ import collections
 import time
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from fabric_livy_magics.server.lifecycle import Tracked
 from fabric_livy_magics.server.process import SessionProcess
 
 __all__ = ["Repl", "Session", "Statement"]
+
+
+#: Fields whose change wakes a waiting ``GET .../statements/{id}?wait=MS`` (``waiting.py``).
+_WATCHED = frozenset({"state", "progress", "output"})
 
 
 @dataclass
@@ -29,6 +33,15 @@ class Statement:
     progress: float = 0.0
     started: int = 0
     completed: int = 0
+    #: Callbacks run (on the thread making the change) when a watched field changes.
+    watchers: list[Callable[[], None]] = field(default_factory=list, repr=False, compare=False)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        changed = name in _WATCHED and getattr(self, name, value) != value
+        object.__setattr__(self, name, value)
+        if changed:
+            for wake in list(self.watchers):
+                wake()
 
 
 @dataclass
