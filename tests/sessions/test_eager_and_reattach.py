@@ -117,3 +117,21 @@ def _memory_or_empty(cache: Path) -> dict[str, Any]:
         return {}
     notebooks = json.loads(path.read_text())["notebooks"]
     return next(iter(notebooks.values()), {})
+
+
+def test_stop_during_a_background_start_deletes_that_session_once_up(shell: Any, livy_server: Any) -> None:
+    import threading
+
+    fresh_state(shell)
+    before = live_ids(livy_server.url)
+    shell.run_line_magic("livy", f"connect -s brief --url {livy_server.url} --eager")
+    with capture_output() as cap:
+        shell.run_line_magic("livy", "stop -s brief")  # returns at once: the start is not waited for
+    assert "deleted as soon as it is up" in cap.stdout
+    for thread in [t for t in threading.enumerate() if t.name == "fabric-livy-eager-start"]:
+        thread.join(timeout=120)
+    assert live_ids(livy_server.url) == before
+    with capture_output() as cap:
+        shell.run_cell_magic("livy", "-s brief", "print('new one')")  # the name starts afresh
+    assert cap.stdout == "new one\n"
+    fresh_state(shell)

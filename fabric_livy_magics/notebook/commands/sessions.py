@@ -205,6 +205,11 @@ def restart(state: NotebookState, line: str) -> None:
 def stop(state: NotebookState, line: str) -> None:
     parse(_stop, line)
     session = _running(state)
+    if session is None and state.slot.starter is not None:
+        state.close_session()  # the background start goes on; its session is deleted once up
+        print("The session starting in the background is deleted as soon as it is up. "
+              "The next %%livy cell starts a new one.")
+        return
     if session is None:
         print("No session to stop.")
         return

@@ -212,9 +212,15 @@ class NotebookState:
         self._close(self.slot)
 
     def _close(self, slot: Slot) -> None:
-        if slot.starter is not None:
-            slot.starter.abandon()
-            slot.starter = None
+        starter, slot.starter = slot.starter, None
+        if starter is not None:
+            starter.abandon()
+            if starter.running:  # its thread deletes the session once up; the name starts afresh
+                if self._slots.get(slot.name) is slot:
+                    self._slots[slot.name] = Slot(slot.name, target=slot.target, options=slot.options)
+                if self.reattach is not None:
+                    self.reattach.forget(slot.name)
+                return
         if slot.idle_timer is not None:
             slot.idle_timer.cancel()
         session, slot.session = slot.session, None
@@ -262,7 +268,7 @@ class NotebookState:
         """Remember a new session, show a slow start's cost once, arm the idle note. Never raises."""
         try:
             session = slot.session
-            if slot.name not in self._slots or session is None or slot.starter is not None:
+            if self._slots.get(slot.name) is not slot or session is None or slot.starter is not None:
                 return
             current = session.session_id if session.started else None
             if current != slot.reported:
