@@ -142,3 +142,29 @@ def test_eager_start_then_named_sessions_then_restart_reattaches(
     assert default_id not in live_ids(livy_server.url) and other_id not in live_ids(other_server.url)
     memory = json.loads((cache_dir / "fabric-livy-magics" / "sessions.json").read_text())
     assert not memory["notebooks"]
+
+
+def test_kernel_with_a_configured_target_starts_the_session_at_start_up(
+        livy_server: Any, tmp_path: Path) -> None:
+    install_kernel(KERNEL_NAME, prefix=sys.prefix)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FABRIC_LIVY_", "FABRIC_WORKSPACE", "LIVY_URL"))}
+    env.update(XDG_CACHE_HOME=str(tmp_path / "cache"), FABRIC_LIVY_URL=livy_server.url)
+    before = live_ids(livy_server.url)
+    manager, client = start_new_kernel(kernel_name=KERNEL_NAME, startup_timeout=120, env=env, cwd=str(tmp_path))
+    try:
+        session_id = _wait_idle(livy_server.url, before)  # no cell has run yet
+        deadline = time.monotonic() + 60
+        while "starting in the background" in execute(client, "%livy status")["text"]:
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        started = time.monotonic()
+        first = execute(client, "print('first')")
+        seconds = time.monotonic() - started
+        assert first["text"] == "first\n", first
+        assert seconds < 2.0, seconds  # a statement, not a start
+        assert _session_id(client) == session_id
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=False)
+        uninstall_kernel(KERNEL_NAME)
+    assert session_id not in live_ids(livy_server.url)

@@ -125,3 +125,13 @@ def _statement_counts(url: str) -> dict[Any, int]:
     with LivyClient(url) as client:
         return {s.id: len(client.list_statements(s.id)) for s in client.iter_sessions() if s.is_ready}
 
+
+
+def test_s_is_read_from_command_lines_as_typed_and_quoted_text_is_left_alone() -> None:
+    from fabric_livy_magics.notebook.commands.named import split_session_option
+
+    assert split_session_option("-n 5 -s fab") == ("fab", "-n 5")
+    assert split_session_option("--session=fab --driver") == ("fab", "--driver")
+    assert split_session_option("--session 'fab' -n 3") == ("fab", "-n 3")
+    assert split_session_option('"my -s table" --count') == (None, '"my -s table" --count')
+    assert split_session_option("") == (None, "")

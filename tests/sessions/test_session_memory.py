@@ -1,0 +1,34 @@
+"""The remembered-sessions file: what it keeps (no secrets), and that an unreadable or foreign
+file is read as empty instead of failing a cell."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+
+from fabric_livy_magics.livy.session_memory import RememberedSession, SessionMemory, default_memory_path
+
+
+def test_the_file_lives_in_the_cache_dir_and_is_the_owners_only(private_cache: Path) -> None:
+    memory = SessionMemory()
+    assert memory.path == default_memory_path() == private_cache / "fabric-livy-magics" / "sessions.json"
+    memory.remember("cwd:/nb", "fab", RememberedSession(url="https://h/x", session_id="7", auth_method="interactive"))
+    assert stat.S_IMODE(os.stat(memory.path).st_mode) == 0o600
+    saved = json.loads(memory.path.read_text())["notebooks"]["cwd:/nb"]["fab"]
+    assert set(saved) == {"url", "session_id", "kind", "auth_method", "keep", "owned", "saved_at"}
+    assert memory.recall("cwd:/nb", "fab").session_id == "7" and memory.names("cwd:/nb") == ["fab"]
+    memory.forget("cwd:/nb", "fab")
+    assert memory.recall("cwd:/nb", "fab") is None
+    assert json.loads(memory.path.read_text())["notebooks"] == {}
+
+
+def test_a_broken_or_foreign_file_reads_as_empty_and_is_replaced(private_cache: Path) -> None:
+    memory = SessionMemory()
+    memory.path.parent.mkdir(parents=True)
+    for text in ("{not json", "[1, 2]", '{"notebooks": {"k": {"n": {"url": 3}}}}'):
+        memory.path.write_text(text)
+        assert memory.recall("k", "n") is None and memory.names("nope") == []
+    memory.remember("k", "m", RememberedSession(url="http://127.0.0.1:1", session_id="0"))
+    assert memory.recall("k", "m") is not None
