@@ -81,6 +81,13 @@ def register(subcommands: Any) -> None:
         if name == "logs":
             sub.add_argument("-n", "--lines", type=int, default=BATCH_LOG_LINES, metavar="N",
                              help=f"How many last lines (default {BATCH_LOG_LINES}).")
+            sub.add_argument("--driver", action="store_true",
+                             help="The Spark driver's log file (Fabric's monitoring API; Livy: its /log route).")
+            sub.add_argument("--stdout", action="store_true", help="With --driver: its stdout file, not stderr.")
+        if name == "status":
+            sub.add_argument("--detail", action="store_true",
+                             help="Also timings and Spark work (jobs, stages, tasks, executors) where "
+                                  "Fabric's monitoring API has them.")
         sub.set_defaults(handler=handler)
     listing = actions.add_parser("list", parents=[where], help="List batch jobs.", description="List batch jobs.")
     listing.add_argument("--top", type=int, default=100, metavar="N", help="At most N batches (default 100).")
@@ -190,18 +197,34 @@ def _status(args: argparse.Namespace) -> int:
     batches = _batch_client(args)
     with batches.client:
         batch = batches.get_batch(parse_batch_id(batches.endpoint, args.batch_id))
-    reason = f": {batch.error_message}" if batch.error_message and not batch.succeeded else ""
-    print(f"{batch.id}\t{batch.phase}{reason}")
+        if args.detail:
+            from fabric_livy_magics.livy.batch_detail import batch_detail
+
+            print("\n".join(f"{key}\t{value}" for key, value in batch_detail(batches.client, batch)))
+    if not args.detail:
+        reason = f": {batch.error_message}" if batch.error_message and not batch.succeeded else ""
+        print(f"{batch.id}\t{batch.phase}{reason}")
     failed = batch.is_finished and not batch.succeeded
     return 1 if failed else 0
 
 
 def _logs(args: argparse.Namespace) -> int:
     _check_lines(args.lines, 1)
+    if args.stdout and not args.driver:
+        from fabric_livy_magics.errors import ConfigurationError
+
+        raise ConfigurationError("--stdout picks the driver's stdout file: use it with --driver.")
     batches = _batch_client(args)
     with batches.client:
-        page = batches.get_batch_log(parse_batch_id(batches.endpoint, args.batch_id), size=args.lines)
-    lines = [text for entry in page.lines for text in entry.splitlines()][-args.lines:]
+        batch_id = parse_batch_id(batches.endpoint, args.batch_id)
+        if args.driver:
+            from fabric_livy_magics.livy.batch_detail import batch_driver_log
+
+            lines = batch_driver_log(batches.client, batches.get_batch(batch_id), lines=args.lines,
+                                     stdout=args.stdout)
+        else:
+            page = batches.get_batch_log(batch_id, size=args.lines)
+            lines = [text for entry in page.lines for text in entry.splitlines()][-args.lines:]
     if lines:
         print("\n".join(lines))
     return 0

@@ -11,7 +11,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -60,9 +63,10 @@ def run_demo(notebook: str = "quickstart.ipynb", out_dir: str | Path = "out", *,
         # The kernel inherits this: `%livy connect --local` and lazy connects use this server.
         os.environ["FABRIC_LIVY_URL"] = server.url
         nb = nbformat.read(source, as_version=4)
-        client = NotebookClient(nb, timeout=timeout, kernel_name=kernel_name,
-                                resources={"metadata": {"path": str(source.parent)}})
-        client.execute()
+        with _kernel_manager(kernel_name) as manager:
+            client = NotebookClient(nb, km=manager, timeout=timeout, kernel_name=kernel_name,
+                                    resources={"metadata": {"path": str(source.parent)}})
+            client.execute()
     finally:
         if previous is None:
             os.environ.pop("FABRIC_LIVY_URL", None)
@@ -75,6 +79,20 @@ def run_demo(notebook: str = "quickstart.ipynb", out_dir: str | Path = "out", *,
     html_path = executed.with_suffix(".html")
     html_path.write_text(html_body, encoding="utf-8")
     return DemoResult(executed, html_path, time.monotonic() - started, len(nb.cells))
+
+
+@contextmanager
+def _kernel_manager(kernel_name: str) -> Iterator[Any]:
+    """The demo's kernel talks over local (IPC) sockets in a private folder where the system has
+    them, so ipykernel has no "running over TCP without encryption" warning to print; elsewhere
+    (Windows) over loopback TCP, as Jupyter does."""
+    from jupyter_client.manager import KernelManager
+
+    if os.name != "posix":
+        yield KernelManager(kernel_name=kernel_name)
+        return
+    with tempfile.TemporaryDirectory(prefix="fabric-livy-demo-") as folder:
+        yield KernelManager(kernel_name=kernel_name, transport="ipc", ip=str(Path(folder) / "kernel"))
 
 
 def _demo_command(args: argparse.Namespace) -> int:

@@ -6,6 +6,10 @@ REPL: ``text/plain``, ``image/png`` (base64), ``application/json``, and
 ``application/vnd.livy.table.v1+json`` ``{headers: [{name, type}], data}``; the ``sql`` kind
 answers ``application/json`` ``{schema: <Spark struct JSON>, data: [[...]]}``. A failed
 statement raises ``StatementFailed`` (its traceback is the remote one).
+
+Printed text is capped (``MAX_OUTPUT_LINES`` lines, ``MAX_OUTPUT_CHARS`` characters) with a note:
+a cell that prints 100,000 lines would otherwise put megabytes into the saved notebook. The whole
+text of the last output stays here, for ``%livy output``.
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ __all__ = [
     "JsonItem",
     "TableItem",
     "TextItem",
+    "capped_text",
+    "last_output",
     "render_output",
     "table_from_livy",
     "table_from_records",
@@ -42,6 +48,12 @@ PNG_MIME = "image/png"
 JSON_MIME = "application/json"
 TABLE_MIME = "application/vnd.livy.table.v1+json"
 HTML_MIME = "text/html"
+
+#: Printed output shown under a cell, at most (the rest: ``%livy output``).
+MAX_OUTPUT_LINES = 5000
+MAX_OUTPUT_CHARS = 500_000
+
+_last_output: str | None = None
 
 
 @dataclass(frozen=True)
@@ -84,6 +96,27 @@ def truncation_note(shown: int, total: int | None, maxrows: int) -> str:
     of = f" of {total:,}" if total is not None else ""
     return (f"Showing the first {shown:,}{of} rows (maxrows {maxrows:,}). Use -n N for more, "
             "or -n -1 for all.")
+
+
+def capped_text(text: str, *, max_lines: int = MAX_OUTPUT_LINES,
+                max_chars: int = MAX_OUTPUT_CHARS) -> tuple[str, str | None]:
+    """The part of ``text`` to show and, when it was cut, the note saying so and how to see all.
+    Remembers ``text`` for ``last_output``."""
+    global _last_output
+    _last_output = text
+    lines = text.splitlines(keepends=True)
+    if len(lines) <= max_lines and len(text) <= max_chars:
+        return text, None
+    shown = "".join(lines[:max_lines])[:max_chars]
+    kept = shown.count("\n") + (0 if shown.endswith("\n") else 1)
+    note = (f"[output cut: showing {kept:,} of {len(lines):,} lines ({len(shown):,} of {len(text):,} "
+            "characters). `%livy output` shows all of it; `%livy output --file PATH` saves it.]")
+    return shown, note
+
+
+def last_output() -> str | None:
+    """The whole text of the last printed output shown under a cell, if any."""
+    return _last_output
 
 
 def render_output(output: StatementOutput | None, *, maxrows: int | None = 2500) -> list[DisplayItem]:

@@ -121,6 +121,8 @@ class LivyMagics(Magics):
               help="Bring the remote DataFrame NAME (SQL: the query result) into this notebook "
                    "as pandas DataFrame NAME.")
     @argument("-n", "--maxrows", type=int, metavar="N", help="Rows to bring back (-1: all).")
+    @argument("--sample", type=float, metavar="FRACTION",
+              help="With -o: a random sample of this fraction of the rows (Spark's sample).")
     @argument("-q", "--quiet", action="store_true", help="Show no result or progress.")
     @argument("-s", "--session", metavar="NAME", help="Run in the session named NAME (made by `%%livy connect -s NAME`).")
     @argument("--timeout", type=float, metavar="S", help="Seconds to wait for the statement.")
@@ -138,12 +140,14 @@ class LivyMagics(Magics):
         with self.state.using(args.session):
             run_cell(self.state, CellRequest(code=cell, language=args.language, output=args.output,
                                              maxrows=args.maxrows, quiet=args.quiet,
-                                             timeout=args.timeout))
+                                             timeout=args.timeout, sample=args.sample))
         return None
 
     @magic_arguments()
     @argument("-o", "--output", metavar="NAME", help="Store the result as pandas DataFrame NAME.")
     @argument("-n", "--maxrows", type=int, metavar="N", help="Rows to bring back (-1: all).")
+    @argument("--sample", type=float, metavar="FRACTION",
+              help="A random sample of this fraction of the rows (Spark's sample).")
     @argument("-q", "--quiet", action="store_true", help="Show no result or progress.")
     @argument("-s", "--session", metavar="NAME", help="Run in the session named NAME (made by `%%livy connect -s NAME`).")
     @argument("--timeout", type=float, metavar="S", help="Seconds to wait for the query.")
@@ -162,7 +166,7 @@ class LivyMagics(Magics):
         with self.state.using(args.session):
             run_cell(self.state, CellRequest(code=cell, language="sql", output=args.output,
                                              maxrows=args.maxrows, quiet=args.quiet,
-                                             timeout=args.timeout))
+                                             timeout=args.timeout, sample=args.sample))
         return None
 
     @cell_magic
@@ -193,6 +197,9 @@ def register(ipython: Any) -> None:
     from fabric_livy_magics.notebook.completion import install_completion
 
     install_completion(ipython, magics.state)  # table and column names in SQL cells
+    from fabric_livy_magics.notebook.commands.configure import register_configure
+
+    register_configure(ipython)  # %%configure {JSON}, as Fabric and sparkmagic notebooks start
 
     def at_exit() -> None:
         magics.state.shutdown()
@@ -211,6 +218,9 @@ def unregister(ipython: Any) -> None:
     from fabric_livy_magics.notebook.completion import remove_completion
 
     remove_completion(ipython)
+    from fabric_livy_magics.notebook.commands.configure import unregister_configure
+
+    unregister_configure(ipython)
     try:
         magics.state.shutdown()
     finally:

@@ -4,7 +4,10 @@
 interactive interpreter does), then stderr, right-stripped. Errors become ``status: error`` with
 ``ename``/``evalue``/``traceback`` and none of this module's frames. Lines ``%table x``,
 ``%json x`` and ``%matplot plt`` answer Livy's mime types; the ``sql`` kind answers
-``application/json`` ``{schema, data}``. Runs inside the session process only.
+``application/json`` ``{schema, data}``. As in a Fabric notebook, ``display(df)`` answers a Spark
+or pandas DataFrame as the table, and ``plt.show()`` answers the figure as ``image/png``
+(``plotting.py``); one table and one figure per statement, the last shown. Runs inside the session
+process only.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import math
 import re
 import sys
 import traceback
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +35,9 @@ PNG_MIME = "image/png"
 TEXT_MIME = "text/plain"
 SOURCE_NAME = "<stdin>"
 _MAGIC_LINE = re.compile(r"^%(table|json|matplot)\s+(.+?)\s*$")
+#: PySpark 4 warns on every ``toPandas()`` with pandas 3 (pyspark/sql/pandas/utils.py); the
+#: conversions this project uses are tested with pandas 3, so the warning is only noise here.
+_PANDAS3_WARNING = r"PySpark does not yet fully support pandas >= 3"
 
 
 @dataclass(frozen=True)
@@ -102,6 +109,26 @@ def _is_pandas_frame(value: Any) -> bool:
     return type(value).__module__.startswith("pandas") and hasattr(value, "to_dict")
 
 
+#: ``plotting.py`` as matplotlib names a backend module; matplotlib imports it with pyplot.
+_PLOTTING = "fabric_livy_magics.server.plotting"
+
+
+def _use_plotting_backend() -> None:
+    """``plt.show()`` answers its figure (``plotting.py``), unless the person chose a backend.
+    The server starts sessions with Agg (no screen); this backend is Agg that also answers."""
+    import os
+
+    if "matplotlib" in sys.modules:  # already imported: left as configured
+        return
+    if os.environ.get("MPLBACKEND", "agg").lower() == "agg":
+        os.environ["MPLBACKEND"] = f"module://{_PLOTTING}"
+
+
+def _figures_shown() -> list[Any]:
+    plotting = sys.modules.get(_PLOTTING)  # loaded once the person imported pyplot
+    return plotting.take_shown() if plotting is not None else []
+
+
 def _is_plumbing(filename: str) -> bool:
     parts = filename.replace("\\", "/").split("/")
     return "pyspark" in parts or "py4j" in parts
@@ -114,6 +141,10 @@ class Interpreter:
         self._spark = spark
         self._max_rows = max_rows
         self._namespaces: dict[str, dict[str, Any]] = {}
+        #: What ``display()`` and ``plt.show()`` gave during the running statement.
+        self._shown: dict[str, Any] = {}
+        warnings.filterwarnings("ignore", message=_PANDAS3_WARNING, category=FutureWarning)
+        _use_plotting_backend()
 
     def namespace(self, repl: str) -> dict[str, Any]:
         """The REPL's globals, created with ``spark``, ``sc`` and ``sqlContext`` on first use."""
@@ -122,7 +153,8 @@ class Interpreter:
             from pyspark.sql import SQLContext
 
             sc = self._spark.sparkContext
-            ns = {"__name__": "__main__", "__builtins__": __builtins__, "spark": self._spark, "sc": sc}
+            ns = {"__name__": "__main__", "__builtins__": __builtins__, "spark": self._spark, "sc": sc,
+                  "display": self.display}
             try:
                 ns["sqlContext"] = SQLContext(sc, self._spark)
             except Exception:  # removed in some Spark versions: the session still works
@@ -139,6 +171,8 @@ class Interpreter:
         saved = sys.stdout, sys.stderr
         sys.stdout, sys.stderr = out, err
         data: dict[str, Any] = {}
+        self._shown = {}
+        _figures_shown()  # none left over from a statement that failed
         try:
             guard(True)
             try:
@@ -177,7 +211,38 @@ class Interpreter:
         if any(part.strip() for part in chunk):
             self._exec_chunk("\n".join(chunk), ns)
             data = {}
-        return data
+        for figure in _figures_shown():
+            self._show_figure(figure)
+        return {**self._shown, **data}
+
+    # -- display() and plt.show() ------------------------------------------------------------
+    def display(self, *values: Any, **_options: Any) -> None:
+        """Fabric's ``display``: a DataFrame becomes the statement's table, a figure its image,
+        anything else is printed (its ``repr``, as a notebook shows it)."""
+        for value in values:
+            if _is_spark_frame(value) or _is_pandas_frame(value):
+                self._show_once(TABLE_MIME, self._display_table(value), "table")
+            elif hasattr(value, "savefig") or hasattr(value, "get_figure"):
+                self._show_figure(value)
+            else:
+                print(repr(value))
+
+    def _display_table(self, value: Any) -> dict[str, Any]:
+        """The first max_rows rows as a Livy table, with a printed line when rows were cut."""
+        limit = self._max_rows
+        names, rows = self._rows(value, limit + 1)  # one more row tells whether rows were cut
+        if len(rows) > limit:
+            print(f"display(): showing the first {limit:,} rows. Bring more back with "
+                  "`%%livy -o NAME -n N` or write them to a table.")
+        return self._table_of(names, rows[:limit])
+
+    def _show_figure(self, figure: Any) -> None:
+        self._show_once(PNG_MIME, self._png(figure), "figure")
+
+    def _show_once(self, mime: str, value: Any, what: str) -> None:
+        if mime in self._shown:
+            print(f"(a cell shows one {what}: only the last one shown is kept; split the cell to see each)")
+        self._shown[mime] = value
 
     def _exec_chunk(self, source: str, ns: dict[str, Any]) -> None:
         if not source.strip():
@@ -201,19 +266,23 @@ class Interpreter:
             return {JSON_MIME: self._json(value)}
         return {PNG_MIME: self._png(value)}
 
-    def _rows(self, value: Any) -> tuple[list[str] | None, list[Any]]:
-        """Column names (when known) and up to max_rows rows of a table-like value."""
+    def _rows(self, value: Any, limit: int | None = None) -> tuple[list[str] | None, list[Any]]:
+        """Column names (when known) and up to ``limit`` (default max_rows) rows of a table-like value."""
+        limit = self._max_rows if limit is None else limit
         if _is_spark_frame(value):
-            return list(value.columns), [list(r) for r in value.take(self._max_rows)]
+            return list(value.columns), [list(r) for r in value.take(limit)]
         if _is_pandas_frame(value):
-            head = value.head(self._max_rows)
+            head = value.head(limit)
             return [str(c) for c in head.columns], head.astype(object).where(head.notna(), None).values.tolist()
         if isinstance(value, (list, tuple)):
-            return None, list(value)[: self._max_rows]
+            return None, list(value)[:limit]
         raise TypeError(f"%table needs a list of rows or a DataFrame, got {type(value).__name__}")
 
     def _table(self, value: Any) -> dict[str, Any]:
-        names, rows = self._rows(value)
+        return self._table_of(*self._rows(value))
+
+    @staticmethod
+    def _table_of(names: list[str] | None, rows: list[Any]) -> dict[str, Any]:
         if names is None:
             names = []
             for row in rows:

@@ -13,7 +13,7 @@ from typing import Any
 from IPython.core.error import UsageError
 
 from fabric_livy_magics.notebook.commands import (
-    admin, batch, connect, data, export, lakehouse, monitoring, sessions,
+    admin, batch, connect, data, export, lakehouse, monitoring, output, sessions,
 )
 from fabric_livy_magics.notebook.commands.named import split_session_option
 from fabric_livy_magics.notebook.commands.parsing import usage_errors
@@ -25,7 +25,7 @@ Handler = Callable[[NotebookState, str], Any]
 
 PARSERS: dict[str, Callable[..., Any]] = {
     "connect": connect.connect_parser_func, **sessions.PARSERS, **data.PARSERS, **batch.PARSERS, **export.PARSERS,
-    **admin.PARSERS, **lakehouse.PARSERS, **monitoring.PARSERS,
+    **admin.PARSERS, **lakehouse.PARSERS, **monitoring.PARSERS, **output.PARSERS,
 }
 
 
@@ -46,6 +46,7 @@ HANDLERS: dict[str, Handler] = {
     "stop": sessions.stop,
     "cancel": sessions.cancel,
     "send": data.send,
+    "output": output.output,
     "tables": lakehouse.tables,
     "describe": lakehouse.describe,
     "read": lakehouse.read,

@@ -46,7 +46,9 @@ def config(state: NotebookState, line: str) -> None:
     settings = state.settings()
     lines = ["LivyMagics settings (%config LivyMagics.<name> = value):"]
     for field in dataclasses.fields(settings):
-        lines.append(f"  {field.name:<24}{getattr(settings, field.name)!r}")
+        value = getattr(settings, field.name)
+        shown = "0 (no limit)" if field.name == "statement_timeout" and not value else repr(value)
+        lines.append(f"  {field.name:<24}{shown}")
     target, options = state.target, state.options
     lines.append("Target:")
     if target is None:
@@ -64,8 +66,11 @@ def config(state: NotebookState, line: str) -> None:
     session = state.session
     lines.append(f"Session                   {session.session_id if session and session.started else '-'}")
     environment = set_settings()
-    lines.append("Environment:" if environment else "Environment: (no FABRIC_*/AZURE_* setting is set)")
-    lines.extend(f"  {name:<34}{value}" for name, value in environment)
+    if environment:
+        lines.append("Environment:")
+        lines.extend(f"  {name:<34}{value}" for name, value in environment)
+    else:
+        lines.append("Environment: none of the FABRIC_*/AZURE_*/LIVY_* settings is set.")
     print("\n".join(lines))
 
 

@@ -55,8 +55,11 @@ def _submit(line: str) -> None:
 @set_prog("%livy batch status")
 @magic_arguments()
 @_BATCH_ID
+@argument("--detail", action="store_true",
+          help="Also its timings and Spark work (jobs, stages, tasks, executors) where Fabric's "
+               "monitoring API has them.")
 def _status(line: str) -> None:
-    """One line: the batch's state, and why it failed if it did."""
+    """One line: the batch's state, and why it failed if it did (--detail: a table of more)."""
 
 
 @set_prog("%livy batch logs")
@@ -64,6 +67,9 @@ def _status(line: str) -> None:
 @_BATCH_ID
 @argument("-n", "--lines", type=int, default=BATCH_LOG_LINES, metavar="N",
           help=f"How many last lines (default {BATCH_LOG_LINES}).")
+@argument("--driver", action="store_true",
+          help="The Spark driver's log file (Fabric's monitoring API; Livy: its /log route).")
+@argument("--stdout", action="store_true", help="With --driver: the stdout file instead of stderr.")
 def _logs(line: str) -> None:
     """Show the last lines of the batch's log (driver output and Spark's log)."""
 
@@ -158,6 +164,12 @@ def status(state: NotebookState, line: str) -> None:
     args = parse(_status, line)
     with _batch_client(state) as batches:
         current = batches.get_batch(parse_batch_id(batches.endpoint, args.batch_id))
+        if args.detail:
+            from fabric_livy_magics.livy.batch_detail import batch_detail
+
+            rows = batch_detail(batches.client, current)
+            print("\n".join(f"{key:<17}{value}" for key, value in rows))
+            return
     name = f" ({current.name})" if current.name else ""
     app = f", application {current.app_id}" if current.app_id else ""
     reason = f": {current.error_message}" if current.error_message and not current.succeeded else ""
@@ -168,9 +180,18 @@ def logs(state: NotebookState, line: str) -> None:
     args = parse(_logs, line)
     if args.lines < 1:
         raise UsageError(f"-n takes a positive number of lines; got {args.lines}.")
+    if args.stdout and not args.driver:
+        raise UsageError("--stdout picks the driver's stdout file: use it with --driver.")
     with _batch_client(state) as batches:
-        page = batches.get_batch_log(parse_batch_id(batches.endpoint, args.batch_id), size=args.lines)
-    lines = [text for entry in page.lines for text in entry.splitlines()][-args.lines:]
+        batch_id = parse_batch_id(batches.endpoint, args.batch_id)
+        if args.driver:
+            from fabric_livy_magics.livy.batch_detail import batch_driver_log
+
+            lines = batch_driver_log(batches.client, batches.get_batch(batch_id), lines=args.lines,
+                                     stdout=args.stdout)
+        else:
+            page = batches.get_batch_log(batch_id, size=args.lines)
+            lines = [text for entry in page.lines for text in entry.splitlines()][-args.lines:]
     print("\n".join(lines) if lines else "(the log is empty)")
 
 
@@ -190,10 +211,10 @@ def batches(state: NotebookState, line: str) -> None:
     from IPython.display import display
 
     with _batch_client(state) as client:
-        rows = [{"id": str(item.id), "name": item.name, "state": item.phase,
-                 "result": item.result, "app_id": item.app_id} for item in client.iter_batches()]
+        rows = [{"id": str(item.id), "name": item.name or "-", "state": item.phase,
+                 "result": item.result or "-", "app_id": item.app_id or "-"} for item in client.iter_batches()]
         where = client.endpoint.root
     if not rows:
         print(f"No batches on {where}.")
         return
-    display(pd.DataFrame(rows))
+    display(pd.DataFrame(rows).set_index("id"))  # the id is the row label: no 0, 1, 2 index

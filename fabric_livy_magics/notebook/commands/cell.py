@@ -24,6 +24,7 @@ from fabric_livy_magics.notebook.display import (
     JsonItem,
     TableItem,
     TextItem,
+    capped_text,
     render_output,
     truncation_note,
 )
@@ -41,6 +42,7 @@ class CellRequest:
     maxrows: int | None = None
     quiet: bool = False
     timeout: float | None = None
+    sample: float | None = None
 
     def check(self) -> None:
         """Raise UsageError for what can be known wrong locally."""
@@ -55,6 +57,10 @@ class CellRequest:
             raise UsageError(f"-n takes a row count, or -1 for all rows; got {self.maxrows}.")
         if self.timeout is not None and not (0 < self.timeout < float("inf")):
             raise UsageError(f"--timeout takes a finite number of seconds > 0; got {self.timeout:g}.")
+        if self.sample is not None and not (0 < self.sample <= 1):
+            raise UsageError(f"--sample takes a fraction of the rows in (0, 1]; got {self.sample:g}.")
+        if self.sample is not None and self.output is None and self.language != "sql":
+            raise UsageError("--sample samples what -o brings back: add -o NAME.")
 
 
 def run_cell(state: NotebookState, request: CellRequest) -> Any:
@@ -81,17 +87,23 @@ def run_cell(state: NotebookState, request: CellRequest) -> Any:
         if len(prepared.statements) > 1 or prepared.parameterized:
             return _run_sql_statements(state, request, prepared, maxrows)
 
-    if kind == "sql" and request.output:
+    if kind == "sql" and (request.output or request.code.strip()):
+        # With or without -o, the same way: -n/maxrows rows at most, and a note when cut.
         from fabric_livy_magics.transfer import SqlQuery, fetch_dataframe
 
-        result = fetch_dataframe(session.run_text, SqlQuery(request.code), maxrows=_cap(maxrows))
-        state.shell.user_ns[request.output] = result.frame
+        result = fetch_dataframe(_statement_runner(session, request.quiet, timeout), SqlQuery(request.code),
+                                 maxrows=_cap(maxrows), sample=request.sample)
+        if request.output:
+            state.shell.user_ns[request.output] = result.frame
+        note = truncation_note(len(result.frame), result.total_rows, maxrows) if result.truncated else None
         if not request.quiet:
-            note = truncation_note(len(result.frame), None, maxrows) if result.truncated else None
             show_items([TableItem(result.frame, result.truncated, result.total_rows, note)])
-        elif result.truncated:
-            print(truncation_note(len(result.frame), None, maxrows))
-        return result.frame
+        elif note:
+            print(note)
+        from fabric_livy_magics.notebook.completion import note_remote_code
+
+        note_remote_code(state, request.code, kind)  # DDL changes the names to complete
+        return result.frame if request.output else None
 
     if request.code.strip():
         statement = session.run(request.code, kind, timeout=timeout, quiet=request.quiet)
@@ -108,11 +120,26 @@ def run_cell(state: NotebookState, request: CellRequest) -> Any:
         return None
     from fabric_livy_magics.transfer import RemoteName, fetch_dataframe
 
-    result = fetch_dataframe(session.run_text, RemoteName(request.output), maxrows=_cap(maxrows))
+    result = fetch_dataframe(session.run_text, RemoteName(request.output), maxrows=_cap(maxrows),
+                             sample=request.sample)
     state.shell.user_ns[request.output] = result.frame
     if result.truncated:
-        print(f"{request.output}: " + truncation_note(len(result.frame), None, maxrows))
+        print(f"{request.output}: " + truncation_note(len(result.frame), result.total_rows, maxrows))
     return result.frame
+
+
+def _statement_runner(session: Any, quiet: bool, timeout: float | None) -> Any:
+    """``run(code) -> text`` for a transfer that a person waits on: with the cell's progress line
+    and timeout (``run_text`` is the quiet one for helper calls)."""
+    def run(code: str) -> str:
+        statement = session.run(code, "pyspark", timeout=timeout, quiet=quiet)
+        if statement.state is StatementState.CANCELLED:
+            raise StatementCancelled(f"Statement {statement.id} was cancelled (by `%livy cancel` "
+                                     "or another client).")
+        statement.raise_for_status()
+        return (statement.output.text or "") if statement.output is not None else ""
+
+    return run
 
 
 def _run_sql_statements(state: NotebookState, request: CellRequest, prepared: Any, maxrows: int) -> Any:
@@ -136,7 +163,7 @@ def _run_sql_statements(state: NotebookState, request: CellRequest, prepared: An
                 return None
             if request.output:
                 state.shell.user_ns[request.output] = result.frame
-            note = truncation_note(len(result.frame), None, maxrows) if result.truncated else None
+            note = truncation_note(len(result.frame), result.total_rows, maxrows) if result.truncated else None
             if not request.quiet:
                 show_items([TableItem(result.frame, result.truncated, result.total_rows, note)])
             elif note:
@@ -163,7 +190,10 @@ def show_items(items: Sequence[DisplayItem]) -> None:
 
     for item in items:
         if isinstance(item, TextItem):
-            sys.stdout.write(item.text if item.text.endswith("\n") else item.text + "\n")
+            text, note = capped_text(item.text)  # a cell printing 100k lines must not fill the notebook
+            sys.stdout.write(text if text.endswith("\n") else text + "\n")
+            if note:
+                sys.stdout.write(note + "\n")
             sys.stdout.flush()
         elif isinstance(item, ImageItem):
             display(Image(data=item.png, format="png"))

@@ -1,4 +1,5 @@
-"""``%livy send NAME [--as REMOTE]``: a local pandas DataFrame becomes a remote Spark DataFrame."""
+"""``%livy send NAME [--as REMOTE]``: a local pandas DataFrame becomes a remote Spark DataFrame;
+a number, text, True/False, None, list or dict becomes the same remote Python value."""
 
 from __future__ import annotations
 
@@ -14,12 +15,14 @@ __all__ = ["PARSERS", "send"]
 
 @set_prog("%livy send")
 @magic_arguments()
-@argument("name", metavar="NAME", help="A pandas DataFrame in this notebook.")
+@argument("name", metavar="NAME", help="A pandas DataFrame or a plain value in this notebook.")
 @argument("--as", dest="remote", metavar="REMOTE", help="Remote variable name (default: NAME).")
 def _send(line: str) -> None:
-    """Send a local pandas DataFrame to the session as a Spark DataFrame (typed, via Arrow).
+    """Send a local pandas DataFrame to the session as a Spark DataFrame (typed, via Arrow), or a
+    number, text, True/False, None, list or dict as the same Python value (sent as JSON).
 
-    Example: ``%livy send sales --as sales_df`` then ``%%livy`` ``sales_df.count()``."""
+    Example: ``%livy send sales --as sales_df`` then ``%%livy`` ``sales_df.count()``;
+    ``%livy send cutoff`` with ``cutoff = "2024-01-01"``."""
 
 
 PARSERS = {"send": _send}
@@ -31,6 +34,9 @@ def send(state: NotebookState, line: str) -> None:
     if args.name not in state.shell.user_ns:
         raise UsageError(f"No variable {args.name!r} in this notebook.")
     frame = state.shell.user_ns[args.name]
+    if type(frame).__name__ != "DataFrame" or not type(frame).__module__.startswith("pandas"):
+        _send_value(state, args.name, frame, remote)
+        return
     from fabric_livy_magics.transfer import send_dataframe
     from fabric_livy_magics.transfer.encode import pandas_to_arrow
     from fabric_livy_magics.transfer.models import validate_send_name
@@ -41,3 +47,14 @@ def send(state: NotebookState, line: str) -> None:
     result = send_dataframe(session.run_text, frame, remote, table=table)
     print(f"Sent {args.name} as remote DataFrame {result.remote_name}: {result.rows:,} rows, "
           f"{result.bytes_transferred:,} characters.")
+
+
+def _send_value(state: NotebookState, name: str, value: object, remote: str) -> None:
+    from fabric_livy_magics.transfer.models import validate_send_name
+    from fabric_livy_magics.transfer.values import plain_value, send_value
+
+    validate_send_name(remote)
+    plain_value(value, name)  # refused here, before the session starts, if it cannot be sent
+    session = state.get_session()
+    sent = send_value(session.run_text, value, remote)
+    print(f"Sent {name} as remote {sent.type_name} {sent.remote_name} ({sent.chars:,} characters as JSON).")

@@ -163,13 +163,13 @@ def sessions(state: NotebookState, line: str) -> None:
         print("This notebook also holds " + "; ".join(elsewhere) + ".")
     rows = []
     for item in session.client.iter_sessions():
-        rows.append({"id": str(item.id), "name": item.name, "state": item.phase,
-                     "kind": str(item.kind) if item.kind else None, "app_id": item.app_id,
+        rows.append({"id": str(item.id), "name": item.name or "-", "state": item.phase,
+                     "kind": str(item.kind) if item.kind else "-", "app_id": item.app_id or "-",
                      "this notebook": ", ".join(held.get(item.id, []))})
     if not rows:
         print(f"No sessions on {session.client.endpoint.root}.")
         return
-    display(pd.DataFrame(rows))
+    display(pd.DataFrame(rows).set_index("id"))  # the id is the row label: no 0, 1, 2 index
 
 
 def attach(state: NotebookState, line: str) -> None:
