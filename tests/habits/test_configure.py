@@ -89,3 +89,23 @@ def test_help_and_unknown_option(shell: Any, notebook: Any) -> None:
     with pytest.raises(UsageError):
         shell.run_cell_magic("configure", "--restart-now", "{}")
     assert "driverMemory" in (shell.magics_manager.magics["cell"]["configure"].__doc__ or "")
+
+
+def test_a_session_starting_in_the_background_is_replaced(shell: Any, notebook: Any, server_client: Any,
+                                                         livy_server: Any) -> None:
+    """After `%livy connect --eager` the session starts before any cell: a first-cell %%configure
+    replaces it (nothing ran in it yet), and the replaced one is deleted once it is up."""
+    import time
+
+    before = _sessions(server_client)
+    shell.run_line_magic("livy", f"connect --url {livy_server.url} --eager")
+    with capture_output() as cap:
+        shell.run_cell_magic("configure", "", '{"conf": {"spark.sql.shuffle.partitions": "9"}}')
+    assert "was replaced by one with them" in cap.stdout
+    with capture_output() as cap:
+        shell.run_cell_magic("livy", "", "print(spark.conf.get('spark.sql.shuffle.partitions'))")
+    assert cap.stdout.strip().splitlines()[-1] == "9"
+    deadline = time.monotonic() + 120
+    while len(_sessions(server_client) - before) > 1 and time.monotonic() < deadline:
+        time.sleep(1)
+    assert _sessions(server_client) - before == {notebook.session.session_id}

@@ -7,7 +7,9 @@ The cell is a JSON object, as Fabric and sparkmagic spell it::
      "conf": {"spark.sql.shuffle.partitions": "8"}}
 
 The settings apply to the next session this notebook starts; ``-f`` restarts the current one
-with them now (its variables are lost). Before any session exists, it only sets them. Settings
+with them now (its variables are lost). Before any session exists, it only sets them; a session
+still starting in the background after ``%livy connect`` (no cell has used it) is replaced by one
+with them. Settings
 add to those of ``%livy connect`` (a later ``%livy connect`` starts from its own options again).
 
 The session options of this notebook carry a name, a kind, a Spark conf and a Fabric
@@ -142,11 +144,20 @@ def configure(state: NotebookState, line: str, cell: str) -> None:
     if probe.environment_id and not target.is_fabric:
         raise _one_line("environment works only with Fabric targets.")
     updated = session_options(options, body)
+    summary = ", ".join(f"{key} {json.dumps(body[key])}" for key in body) or "none"
+    if state.slot.starter is not None:
+        # Started in the background after `%livy connect` (eager start): no cell has used it
+        # yet, so it is replaced by one with these settings, as a first-cell %%configure means.
+        state.close_session()
+        state.options = updated
+        state.start_in_background()
+        print(f"Session settings set: {summary}. The session starting in the background was replaced "
+              "by one with them.")
+        return
     state.options = updated
     session = state.session
     if session is not None:
         session.options = updated  # what its next start (or restart) uses
-    summary = ", ".join(f"{key} {json.dumps(body[key])}" for key in body) or "none"
     if session is None or not session.started:
         print(f"Session settings set: {summary}. The next session starts with them.")
         return
