@@ -135,3 +135,17 @@ def test_stop_during_a_background_start_deletes_that_session_once_up(shell: Any,
         shell.run_cell_magic("livy", "-s brief", "print('new one')")  # the name starts afresh
     assert cap.stdout == "new one\n"
     fresh_state(shell)
+
+
+def test_no_background_start_when_signing_in_would_prompt(shell: Any, livy_server: Any,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """A device code printed by a thread would be seen by nobody: the first cell starts it."""
+    monkeypatch.setenv("AZURE_CLIENT_ID", "11111111-2222-3333-4444-555555555555")
+    monkeypatch.setenv("AZURE_TENANT_ID", "11111111-2222-3333-4444-555555555555")
+    state = fresh_state(shell)
+    url = livy_server.fabric_url("0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", "4d3c2b1a-0f9e-4d8c-b7a6-5f4e3d2c1b0a")
+    with capture_output() as cap:
+        shell.run_line_magic("livy", f"connect --url {url}/sessions --auth device-code --eager")
+    assert "starts on the first %%livy cell" in cap.stdout
+    assert state.slot.starter is None and state.session is None
+    fresh_state(shell)

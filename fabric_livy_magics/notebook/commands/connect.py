@@ -95,9 +95,7 @@ def connect(state: NotebookState, line: str) -> str:
     with state.using(args.session, create=True):
         left = _old_session_fate(state)
         state.set_target(target, options)
-        eager = _eager(state, args)
-        if eager:
-            state.start_in_background()
+        eager = _eager(state, args) and state.start_in_background()
     named = f"Session {args.session!r}: connected" if args.session else "Connected"
     return f"{named} to {target.description}. {_start_note(options, eager)}{left}"
 

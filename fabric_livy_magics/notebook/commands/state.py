@@ -32,6 +32,9 @@ log = logging.getLogger(__name__)
 #: The name of the session used without ``-s``.
 DEFAULT = ""
 
+#: Sign-in methods that may prompt: never started from a background thread before ``%livy login``.
+_PROMPTING = frozenset({"interactive", "device-code"})
+
 
 @dataclass(eq=False)
 class Slot:
@@ -192,11 +195,15 @@ class NotebookState:
 
     def start_in_background(self) -> bool:
         """Start the current name's session in a background thread (eager start); False when
-        it has one already. Where it runs is resolved here, so a bad target fails now."""
+        it has one already, or when signing in would prompt (a browser or a device code nobody
+        would see from a thread): the first cell starts it then. Where it runs is resolved here,
+        so a bad target fails now."""
         slot = self.slot
         if slot.starter is not None or (slot.session is not None and slot.session.started):
             return False
-        self.ensure_target()
+        target, _ = self.ensure_target()
+        if target.auth_method in _PROMPTING and self.signed_in is None:
+            return False
 
         def open_session() -> tuple[ManagedSession, str | None]:
             session, note = self._session_for(slot)
