@@ -16,9 +16,14 @@ def livy_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSer
 
     ``.url`` is the Livy-shaped base; ``.fabric_url(ws, lh)`` the Fabric-shaped one. Its log is in
     ``.log_path``.
+
+    No pre-started processes (``warm=0``): the suite's sessions are mostly session-scoped and
+    started together at the beginning, where a pool of one saves a single start, while it would
+    hold one more Spark process (~1 GiB) for the whole run and start another after every create.
+    The pool has its own tests (``tests/server/test_warm_pool.py``).
     """
     log_path = tmp_path_factory.mktemp("livy-server") / "server.log"
-    server = start_server(port=0, master="local[2]", log_path=log_path, extra_args=("--max-sessions", "16"))
+    server = start_server(port=0, master="local[2]", log_path=log_path, warm=0, extra_args=("--max-sessions", "16"))
     try:
         yield server
     finally:

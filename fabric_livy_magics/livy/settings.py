@@ -133,6 +133,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("FABRIC_LIVY_LOCAL_MASTER", "Spark master of a local server started by the magics "
             "or fabric-livy batch --local.", sets="LivyMagics.local_master"),
     Setting("FABRIC_LIVY_SERVE_TOKEN", "fabric-livy serve's shared secret", secret=True),
+    Setting("FABRIC_LIVY_LOCAL_WARM", "Pre-started Spark processes of the shared local server the magics "
+            "or fabric-livy batch --local start (default 1; 0: none)."),
+    Setting("FABRIC_LIVY_LOCAL_IDLE_EXIT", "How long the shared local server waits with no session and no "
+            "request before it stops (default 10m)."),
     Setting("JPY_SESSION_NAME", "the notebook's path, set by Jupyter Server (read by %livy export "
             "and to remember a notebook's sessions)"),
     Setting("FABRIC_LIVY_REATTACH", "after a kernel restart: ask (re-attach and say so), always, or never"),

@@ -39,6 +39,16 @@ def register(subcommands: Any) -> None:
     )
     parser.add_argument("--sql-max-rows", type=int, default=1000, help="Rows returned by a sql statement (default 1000).")
     parser.add_argument(
+        "--warm", type=int, default=1, metavar="N",
+        help="Pre-started Spark processes kept ready, so a new session is idle in well under a second "
+             "(default 1; 0 = start every session fresh). A session whose settings need its own JVM "
+             "(driver memory, jars, spark.master, a static spark.sql setting) starts fresh and says why.",
+    )
+    parser.add_argument(
+        "--idle-exit", metavar="DURATION",
+        help="Stop the server after this long with no session running and no request, e.g. 600 or 15m (default: never).",
+    )
+    parser.add_argument(
         "--allow-remote", action="store_true", help="Allow a non-loopback --host (requires --token: this server runs any code)."
     )
     parser.add_argument(
@@ -59,6 +69,8 @@ def register(subcommands: Any) -> None:
     parser.set_defaults(handler=serve)
 
 
+#: Pre-started processes at most (``--warm``).
+MAX_WARM = 8
 #: A shared secret shorter than this can be guessed over the network.
 MIN_TOKEN_LENGTH = 16
 MAKE_TOKEN = 'python -c "import secrets; print(secrets.token_urlsafe(32))"'
@@ -103,6 +115,14 @@ def serve(args: argparse.Namespace) -> int:
         problem = weak_token_problem(token)
         if problem:
             return _fail(f"refusing the shared secret (--token or {TOKEN_ENV}): {problem}")
+    if not 0 <= args.warm <= MAX_WARM:
+        return _fail(f"bad --warm {args.warm}: use 0 to {MAX_WARM} (each one holds a Spark process, about 1 GiB)")
+    idle_exit = None
+    if args.idle_exit:
+        try:
+            idle_exit = parse_duration(args.idle_exit)
+        except ValueError as exc:
+            return _fail(f"bad --idle-exit: {exc}")
     ttl = None
     if args.session_ttl:
         try:
@@ -128,16 +148,19 @@ def serve(args: argparse.Namespace) -> int:
     except OSError as exc:
         return _fail(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}. Pick another --port (0 = any free one).")
     config = ServerConfig(
-        master=args.master, session_ttl=ttl, max_sessions=max(0, args.max_sessions), spark_conf=conf, sql_max_rows=args.sql_max_rows
+        master=args.master, session_ttl=ttl, max_sessions=max(0, args.max_sessions), spark_conf=conf,
+        sql_max_rows=args.sql_max_rows, warm=args.warm,
     )
-    return asyncio.run(_run(sock, config, token, args))
+    return asyncio.run(_run(sock, config, token, args, idle_exit))
 
 
-async def _run(sock: socket.socket, config: ServerConfig, token: str | None, args: argparse.Namespace) -> int:
+async def _run(sock: socket.socket, config: ServerConfig, token: str | None, args: argparse.Namespace,
+               idle_exit: float | None) -> int:
     import uvicorn
 
     from fabric_livy_magics.server.app import build_app
     from fabric_livy_magics.server.connections import protocol_with_header_deadline
+    from fabric_livy_magics.server.idle import Activity, exit_when_idle
     from fabric_livy_magics.server.sessions import Registry
 
     class _Server(uvicorn.Server):
@@ -152,9 +175,12 @@ async def _run(sock: socket.socket, config: ServerConfig, token: str | None, arg
                 self.should_exit = True
 
     registry = Registry(config)
+    activity = Activity(
+        build_app(registry, token, max_body_bytes=int(args.max_body_mb * 1024 * 1024), body_timeout=args.body_timeout)
+    )
     server = _Server(
         uvicorn.Config(
-            build_app(registry, token, max_body_bytes=int(args.max_body_mb * 1024 * 1024), body_timeout=args.body_timeout),
+            activity,
             log_level="warning", access_log=False, lifespan="off",
             # Bounds per connection: headers arrive in time and stay small, idle keep-alive
             # connections close, and too many connections at once get 503 instead of exhausting
@@ -173,10 +199,16 @@ async def _run(sock: socket.socket, config: ServerConfig, token: str | None, arg
         display = f"[{host}]" if ":" in host else host
         print(LISTENING.format(host=display, port=port), flush=True)
 
-    announcer = asyncio.create_task(announce())
+    def stop() -> None:
+        server.should_exit = True
+
+    tasks = [asyncio.create_task(announce())]
+    if idle_exit:
+        tasks.append(asyncio.create_task(exit_when_idle(activity, registry, idle_exit, stop)))
     try:
         await server.serve(sockets=[sock])
     finally:
-        announcer.cancel()
+        for task in tasks:
+            task.cancel()
         await asyncio.to_thread(registry.shutdown)
     return 0

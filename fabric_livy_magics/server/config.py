@@ -20,3 +20,5 @@ class ServerConfig:
     spark_conf: dict[str, str] = field(default_factory=dict)
     sql_max_rows: int = 1000
     stop_grace: float = 10.0
+    #: Pre-started session processes kept ready (``--warm``; ``warm_pool.py``); 0 starts every session fresh.
+    warm: int = 0

@@ -1,8 +1,11 @@
 """Start ``fabric-livy serve`` as a subprocess from Python, or find one already running.
 
-``start_server`` waits for the server's listening line and returns a ``RunningServer``;
-``find_running_server`` reads a per-user state file written by ``start_server(remember=True)``
-and checks the server still answers ``GET /version``, so a second notebook reuses it.
+``start_server`` waits for the server's listening line and returns a ``RunningServer``: a private
+server, a child of the caller. ``start_server(remember=True)`` starts this user's shared server
+instead (``shared.py``): what the notebook and ``fabric-livy batch`` start on their own, detached
+from the kernel that started it and stopping itself once nobody uses it. ``find_running_server``
+reads its state file and checks the server still answers ``GET /version``, so every kernel
+reuses it.
 """
 
 from __future__ import annotations
@@ -15,7 +18,6 @@ import re
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.error
@@ -27,8 +29,10 @@ from typing import IO
 
 import psutil
 
+from fabric_livy_magics.server import shared
 from fabric_livy_magics.server.children import descendants, running
 from fabric_livy_magics.server.config import TOKEN_ENV
+from fabric_livy_magics.server.shared import state_file
 
 __all__ = ["RunningServer", "ServerStartError", "find_running_server", "start_server", "state_file"]
 
@@ -50,6 +54,8 @@ class RunningServer:
     log_path: Path | None = None
     token: str | None = field(default=None, repr=False)
     _popen: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+    #: The log is a temporary file made for this server: removed when it is stopped.
+    _own_log: bool = field(default=False, repr=False)
 
     def fabric_url(self, workspace_id: str, lakehouse_id: str) -> str:
         """The Fabric-shaped Livy API base URL on this server."""
@@ -58,7 +64,10 @@ class RunningServer:
     def alive(self) -> bool:
         if self._popen is not None:
             return self._popen.poll() is None
-        return psutil.pid_exists(self.pid)
+        try:
+            return running(psutil.Process(self.pid))  # a zombie (not reaped by its parent yet) is gone
+        except psutil.Error:
+            return False
 
     def stop(self, timeout: float = STOP_TIMEOUT) -> None:
         """SIGTERM (the server stops its sessions), wait; then kill whatever of its tree is left."""
@@ -83,13 +92,10 @@ class RunningServer:
         if self._popen is not None:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self._popen.wait(timeout=5)
-        _forget(self)
-
-
-def state_file() -> Path:
-    """Where ``remember=True`` records the server (``$XDG_CACHE_HOME/fabric-livy/local-server.json``)."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "fabric-livy" / "local-server.json"
+        shared.forget(self.pid)
+        if self._own_log and self.log_path is not None:
+            with contextlib.suppress(OSError):
+                self.log_path.unlink()
 
 
 def start_server(
@@ -100,47 +106,75 @@ def start_server(
     log_path: str | os.PathLike[str] | None = None,
     *,
     remember: bool = False,
+    warm: int | None = None,
     timeout: float = START_TIMEOUT,
     cwd: str | os.PathLike[str] | None = None,
 ) -> RunningServer:
     """Start ``python -m fabric_livy_magics.server serve`` on loopback and wait until it listens.
 
+    ``warm``: pre-started Spark processes (``--warm``). A private server gets none unless asked
+    (most callers start one for a session or two, which a pool would not speed up but would cost
+    a Spark process); the shared one (``remember=True``) gets ``FABRIC_LIVY_LOCAL_WARM``, default 1.
     ``cwd`` is the server's working directory (default: ours); relative paths in session code
-    resolve against it.
+    resolve against it. ``remember=True``: this user's shared server (see ``shared.py``), found
+    rather than started when another caller started it meanwhile; its shared secret is ``token``,
+    else a new one.
     """
+    if remember:
+        with shared.start_lock():
+            found = find_running_server()
+            if found is not None:
+                return found
+            secret = token or shared.new_secret()
+            args = _serve_args(port, master, shared.warm() if warm is None else warm,
+                               ["--idle-exit", shared.idle_exit(), *extra_args])
+            path, offset, popen = shared.spawn(args, _env(secret), log_path, cwd)
+            url = _wait_for_listening(popen, timeout, path, offset)
+            server = RunningServer(url=url, pid=popen.pid, log_path=path, token=secret, _popen=popen)
+            shared.remember(server.url, server.pid, secret, path)
+            return server
+    own_log = log_path is None
+    path = Path(log_path) if log_path is not None else shared.temporary_log()
+    args = _serve_args(port, master, warm or 0, extra_args)
+    with open(path, "ab") as log:
+        popen = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log, env=_env(token),
+            start_new_session=True, cwd=cwd,
+        )
+    url = _wait_for_listening(popen, timeout, path)
+    return RunningServer(url=url, pid=popen.pid, log_path=path, token=token, _popen=popen, _own_log=own_log)
+
+
+def _serve_args(port: int, master: str | None, warm: int | str, extra_args: Sequence[str]) -> list[str]:
     args = [sys.executable, "-m", "fabric_livy_magics.server", "serve", "--host", "127.0.0.1", "--port", str(port)]
     if master:
         args += ["--master", master]
-    args += list(extra_args)
+    return [*args, "--warm", str(warm), *extra_args]
+
+
+def _env(token: str | None) -> dict[str, str]:
     env = dict(os.environ)
+    env.pop(TOKEN_ENV, None)
     if token:
         env[TOKEN_ENV] = token  # not on the command line, where `ps` shows it
-    if log_path is None:
-        handle, name = tempfile.mkstemp(prefix="fabric-livy-serve-", suffix=".log")
-        os.close(handle)
-        log_path = name
-    path = Path(log_path)
-    with open(path, "ab") as log:
-        popen = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log, env=env, start_new_session=True, cwd=cwd
-        )
-    url = _wait_for_listening(popen, timeout, path)
-    server = RunningServer(url=url, pid=popen.pid, log_path=path, token=token, _popen=popen)
-    if remember:
-        _remember(server)
-    return server
+    return env
 
 
-def _wait_for_listening(popen: subprocess.Popen[bytes], timeout: float, log_path: Path) -> str:
+def _wait_for_listening(popen: subprocess.Popen[bytes], timeout: float, log_path: Path, offset: int | None = None) -> str:
+    """The URL from the server's listening line: on its stdout, or (``offset`` given) in its log
+    from that byte on."""
     lines: queue.Queue[str | None] = queue.Queue()
-    assert popen.stdout is not None
 
     def pump(stream: IO[bytes]) -> None:
         for raw in stream:  # keep draining after the line, so the pipe never fills
             lines.put(raw.decode("utf-8", "replace").strip())
         lines.put(None)
 
-    threading.Thread(target=pump, args=(popen.stdout,), daemon=True).start()
+    if offset is None:
+        assert popen.stdout is not None
+        threading.Thread(target=pump, args=(popen.stdout,), daemon=True).start()
+    else:
+        threading.Thread(target=shared.follow, args=(log_path, offset, popen, lines.put), daemon=True).start()
     deadline = time.monotonic() + timeout
     while True:
         remaining = deadline - time.monotonic()
@@ -164,38 +198,14 @@ def _wait_for_listening(popen: subprocess.Popen[bytes], timeout: float, log_path
         raise ServerStartError(f"The local Livy server {reason}{detail} (log: {log_path}).")
 
 
-def _remember(server: RunningServer) -> None:
-    path = state_file()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    data = {"url": server.url, "pid": server.pid, "log_path": str(server.log_path or "")}
-    if server.token:
-        data["token"] = server.token
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        json.dump(data, handle)
-
-
-def _forget(server: RunningServer) -> None:
-    path = state_file()
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return
-    if data.get("pid") == server.pid:
-        with contextlib.suppress(OSError):
-            path.unlink()
-
-
 def find_running_server(timeout: float = 2.0) -> RunningServer | None:
-    """The server recorded by ``start_server(remember=True)`` if it is alive and answers; else None."""
-    try:
-        data = json.loads(state_file().read_text())
-        url, pid = str(data["url"]), int(data["pid"])
-    except (OSError, ValueError, KeyError, TypeError):
+    """This user's shared server (``start_server(remember=True)``) if it is alive and answers; else None."""
+    record = shared.recorded()
+    if record is None:
         return None
+    url, pid, token, log_path = record
     if not psutil.pid_exists(pid):
         return None
-    token = data.get("token")
     request = urllib.request.Request(url + "/version")
     if token:
         request.add_header("Authorization", f"Bearer {token}")
@@ -205,4 +215,4 @@ def find_running_server(timeout: float = 2.0) -> RunningServer | None:
                 return None
     except (OSError, ValueError, urllib.error.URLError):
         return None
-    return RunningServer(url=url, pid=pid, log_path=Path(data["log_path"]) if data.get("log_path") else None, token=token)
+    return RunningServer(url=url, pid=pid, log_path=log_path, token=token)

@@ -31,7 +31,7 @@ def iso_now() -> str:
 
 @dataclass(kw_only=True)
 class Tracked:
-    """State, when each state was entered (Fabric's ``livyInfo``), error message and a bounded log.
+    """State, when each state was entered (Fabric's ``livyInfo``), error message, notices, a bounded log.
 
     Callers hold their registry's lock while changing these.
     """
@@ -40,6 +40,9 @@ class Tracked:
     state_times: dict[str, str] = field(default_factory=dict)
     error_message: str | None = None
     log: collections.deque[str] = field(default_factory=lambda: collections.deque(maxlen=MAX_LOG_LINES))
+    #: Fabric ``errorInfo`` entries that are not failures: why a start took the slow path
+    #: (``{"message", "errorCode", "source"}``).
+    notices: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def ended(self) -> bool:

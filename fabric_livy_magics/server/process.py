@@ -18,6 +18,7 @@ from typing import IO, Any
 import psutil
 
 from fabric_livy_magics.server.children import child_env, descendants, end_process_group
+from fabric_livy_magics.server.repl import process_name
 
 __all__ = ["SessionProcess", "find_session_process"]
 
@@ -25,13 +26,19 @@ REPL_MODULE = "fabric_livy_magics.server.repl"
 
 
 def find_session_process(server_pid: int, session_id: int) -> psutil.Process | None:
-    """The live process of session ``session_id`` under server ``server_pid`` (told by its ``--session-id``)."""
+    """The live process of session ``session_id`` under server ``server_pid``: told by its
+    ``--session-id``, or for a process taken from the pool, by the name it took when claimed."""
     for child in descendants(server_pid):
         try:
             argv = child.cmdline()
+            name = child.name()
         except psutil.Error:  # gone, or a zombie
             continue
-        if REPL_MODULE in argv and "--session-id" in argv and argv[argv.index("--session-id") + 1] == str(session_id):
+        if REPL_MODULE not in argv:
+            continue
+        if "--session-id" in argv and argv[argv.index("--session-id") + 1] == str(session_id):
+            return child
+        if "--pool-slot" in argv and name == process_name(session_id)[:15]:
             return child
     return None
 
@@ -42,7 +49,7 @@ class SessionProcess:
     def __init__(
         self,
         *,
-        session_id: int,
+        session_id: int | None,
         master: str,
         app_name: str,
         conf: dict[str, str],
@@ -50,7 +57,10 @@ class SessionProcess:
         on_message: Callable[[dict[str, Any]], None],
         on_log: Callable[[str], None],
         on_exit: Callable[[int], None],
+        pool_slot: int | None = None,
     ) -> None:
+        """``session_id`` names the session; ``pool_slot`` (with ``session_id`` None) starts a
+        pooled process that waits to be claimed (``warm_pool.py``)."""
         self._on_message = on_message
         self._on_log = on_log
         self._on_exit = on_exit
@@ -64,7 +74,8 @@ class SessionProcess:
         argv = [
             sys.executable, "-m", REPL_MODULE,
             "--in-fd", str(to_child_r), "--out-fd", str(from_child_w),
-            "--master", master, "--app-name", app_name, "--max-rows", str(max_rows), "--session-id", str(session_id),
+            "--master", master, "--app-name", app_name, "--max-rows", str(max_rows),
+            *(["--pool-slot", str(pool_slot)] if session_id is None else ["--session-id", str(session_id)]),
         ]  # fmt: skip
         try:
             self.popen = subprocess.Popen(  # noqa: S603 - our own interpreter and module

@@ -5,10 +5,14 @@ Its own stdout/stderr (Spark's log4j included) become the session log; the contr
 only protocol messages. Statements run on the main thread so that a cancel can interrupt Python
 code with SIGINT after the statement's Spark job group has been cancelled.
 
-Messages in: execute {sid, repl, code, kind}, cancel {sid, repl}, complete {rid, repl, code, cursor},
-drop_repl {repl}, shutdown. Messages out: ready {appId, sparkUiUrl}, fatal {message},
-started {sid, started}, progress {sid, progress}, result {sid, output, failed, started, completed},
-completion {rid, candidates}.
+Started with ``--pool-slot K`` instead of ``--session-id N``, it is a pre-started process of the
+server's pool (``warm_pool.py``): Spark starts, ``warm`` is sent, and it waits for ``claim``, which
+makes it session N's (its runtime SQL settings applied with ``spark.conf.set``) and sends ``ready``.
+
+Messages in: claim {sessionId, maxRows, sqlConf}, execute {sid, repl, code, kind}, cancel {sid, repl},
+complete {rid, repl, code, cursor}, drop_repl {repl}, shutdown. Messages out: warm {staticKeys},
+ready {appId, sparkUiUrl}, fatal {message}, started {sid, started}, progress {sid, progress},
+result {sid, output, failed, started, completed}, completion {rid, candidates}.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from fabric_livy_magics.server.lifecycle import now_ms
 __all__ = ["main"]
 
 PROGRESS_INTERVAL = 0.2
+WARM_UP_GROUP = "fabric-livy-warm-up"
 CANCEL_GRACE = 0.5
 
 
@@ -41,6 +46,38 @@ def _die_with_parent() -> None:
         libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         pass
+
+
+def _name_process(name: str) -> None:
+    """Linux: the process name ``ps -o comm`` and ``find_session_process`` see (15 bytes at most);
+    a pooled process learns its session only when claimed, long after its command line was set."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(15, name.encode()[:15], 0, 0, 0)  # PR_SET_NAME (for the calling thread: call on main)
+    except (OSError, AttributeError):
+        pass
+
+
+def process_name(session_id: object) -> str:
+    """The name a session's process takes once it is that session's."""
+    return f"livy-sess-{session_id}"
+
+
+def _static_sql_keys(spark: Any) -> list[str]:
+    """The SQL settings Spark refuses to change at runtime (``spark.sql.warehouse.dir``, ...)."""
+    try:
+        conf = spark._jsparkSession.sessionState().conf()
+        defined = conf.getAllDefinedConfs().iterator()
+        keys = []
+        while defined.hasNext():
+            key = defined.next()._1()
+            if conf.isStaticConfigKey(key):
+                keys.append(str(key))
+        return keys
+    except Exception:  # noqa: BLE001 - the server falls back to the best-known static keys
+        return []
 
 
 def _inside_py4j(frame: Any) -> bool:
@@ -196,11 +233,48 @@ class Session:
         for key, value in conf.items():
             builder = builder.config(key, value)
         self.spark = builder.getOrCreate()
+        import fabric_livy_magics.server.execute  # noqa: F401 - loaded now, not on the first statement
+
+    def warm_up(self) -> None:
+        """A pooled process runs one tiny job while nobody waits: a fresh Spark's first action takes
+        seconds (class loading, code generation), the next ones a fraction. It shows in the Spark UI
+        as job group ``WARM_UP_GROUP``; no statement's progress counts it."""
+        sc = self.spark.sparkContext
+        try:
+            sc.setJobGroup(WARM_UP_GROUP, "warm-up of a pre-started session process", False)
+            self.spark.range(10).selectExpr("id % 2 AS k").groupBy("k").count().collect()
+        except Exception:  # noqa: BLE001 - only a speed-up
+            pass
+        finally:
+            sc.setLocalProperty("spark.jobGroup.id", None)
+            sc.setLocalProperty("spark.job.description", None)
+
+    def begin(self, session_id: object, max_rows: int) -> None:
+        """Become session ``session_id``'s: its namespace, its row cap, its name; statements may come."""
         from fabric_livy_magics.server.execute import Interpreter
 
+        self.max_rows = max_rows
         self.interpreter = Interpreter(self.spark, self.max_rows)
         self.interpreter.namespace("default")
         signal.signal(signal.SIGINT, self._on_sigint)
+        _name_process(process_name(session_id))
+
+    def claim(self, message: dict[str, Any]) -> bool:
+        """A pooled process becomes a session's; False (after ``fatal``) when a setting is refused."""
+        for key, value in dict(message.get("sqlConf") or {}).items():
+            try:
+                self.spark.conf.set(key, value)
+            except Exception as exc:  # noqa: BLE001 - reported as the session's failed start
+                lines = str(exc).strip().splitlines()
+                self.channel.send({"type": "fatal", "message": f"{key}: {lines[0] if lines else type(exc).__name__}"})
+                return False
+        self.begin(message.get("sessionId"), int(message.get("maxRows") or self.max_rows))
+        self.send_ready()
+        return True
+
+    def send_ready(self) -> None:
+        sc = self.spark.sparkContext
+        self.channel.send({"type": "ready", "appId": sc.applicationId, "sparkUiUrl": sc.uiWebUrl})
 
     def serve(self) -> None:
         while True:
@@ -208,7 +282,10 @@ class Session:
             kind = message.get("type")
             if kind == "shutdown":
                 return
-            if kind == "drop_repl":
+            if kind == "claim":
+                if not self.claim(message):
+                    return
+            elif kind == "drop_repl" and self.interpreter is not None:
                 self.interpreter.drop(str(message["repl"]))
             elif kind == "execute":
                 self.execute(message)
@@ -294,6 +371,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--app-name", default="fabric-livy-session")
     parser.add_argument("--max-rows", type=int, default=1000)
     parser.add_argument("--session-id", default="", help="Shown in `ps` so a person can tell sessions apart.")
+    parser.add_argument("--pool-slot", type=int, help="Start as a pooled process and wait to be claimed.")
     args = parser.parse_args(argv)
     _die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -308,8 +386,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         channel.send({"type": "fatal", "message": f"{type(exc).__name__}: {message[0] if message else ''}"})
         print(f"session failed to start: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
         return 3
-    sc = session.spark.sparkContext
-    channel.send({"type": "ready", "appId": sc.applicationId, "sparkUiUrl": sc.uiWebUrl})
+    if args.pool_slot is not None:
+        session.warm_up()
+        channel.send({"type": "warm", "staticKeys": _static_sql_keys(session.spark)})
+    else:
+        session.begin(args.session_id, args.max_rows)
+        session.send_ready()
     try:
         session.serve()
     finally:

@@ -9,7 +9,8 @@ A deleted session leaves the registry at once (Livy answers 404 afterwards); a s
 process died, failed to start or idled past its TTL stays listed as ``dead``/``error`` with its log.
 A session (``records.py``) has REPLs (namespaces with their own statement numbers): ``default``,
 plus one per high-concurrency session sharing it (``high_concurrency.py``). Each session process gets a private
-directory for Spark's warehouse (``children.WorkDirs``), removed when the server stops.
+directory for Spark's warehouse (``children.WorkDirs``), removed when the server stops. With
+``--warm N`` a session takes a pre-started process when its settings allow (``warm_pool.py``).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from fabric_livy_magics.server.ids import parse_int_id, shown_ref
 from fabric_livy_magics.server.lifecycle import launch, now_ms
 from fabric_livy_magics.server.process import SessionProcess
 from fabric_livy_magics.server.records import Repl, Session, Statement
+from fabric_livy_magics.server.warm_pool import WarmPool
 
 __all__ = ["Registry", "Repl", "ServerConfig", "Session", "Statement"]
 
@@ -64,6 +66,7 @@ class Registry:
         self.on_shutdown: list[Callable[[], None]] = []
         #: Called under the lock when a session leaves the registry.
         self.on_delete: list[Callable[[Session], None]] = []
+        self.pool = WarmPool(config, self.workdirs, self._any_working) if config.warm > 0 else None
 
     # -- sessions ---------------------------------------------------------------------------
     def create_session(self, spec: dict[str, Any], hc_tag: str | None = None) -> Session:
@@ -100,28 +103,29 @@ class Registry:
         return session
 
     def _spawn(self, session: Session, spec: dict[str, Any]) -> None:
-        sizes = {conf_key: str(spec[key]) for key, conf_key in _SIZE_CONF if spec.get(key) is not None}
-        conf = spark_conf(self.workdirs.new(f"session-{session.id}"), {**self.config.spark_conf, **sizes}, session.conf)
+        sized = {conf_key: key for key, conf_key in _SIZE_CONF if spec.get(key) is not None}
+        server_conf = {**self.config.spark_conf, **{conf_key: str(spec[key]) for conf_key, key in sized.items()}}
         max_rows = int(session.conf.get(SQL_ROWS_CONF, self.config.sql_max_rows))
+        on = (lambda m: self._on_message(session, m), lambda line: self._append_log(session, line),
+              lambda code: self._on_exit(session, code))
+        if self.pool is not None and self.pool.start(session, self._lock, spec, server_conf, sized, max_rows, on):
+            return
+        conf = spark_conf(self.workdirs.new(f"session-{session.id}"), server_conf, session.conf)
         master = session.conf.get("spark.master", self.config.master)
         sid = session.id
 
         def start() -> SessionProcess:
-            return SessionProcess(
-                session_id=sid,
-                master=master,
-                app_name=session.name or f"livy-session-{sid}",
-                conf=conf,
-                max_rows=max_rows,
-                on_message=lambda m: self._on_message(session, m),
-                on_log=lambda line: self._append_log(session, line),
-                on_exit=lambda code: self._on_exit(session, code),
-            )
+            return SessionProcess(session_id=sid, master=master, app_name=session.name or f"livy-session-{sid}",
+                                  conf=conf, max_rows=max_rows, on_message=on[0], on_log=on[1], on_exit=on[2])
 
         def attach(process: SessionProcess) -> None:
             session.process = process
 
         launch(session, self._lock, start, attach, what="the session process", failed_state="error")
+
+    def _any_working(self) -> bool:
+        with self._lock:
+            return any(s.state in ("not_started", "starting", "busy") for s in self._by_id.values())
 
     def get(self, ref: str | int) -> Session:
         with self._lock:
@@ -183,6 +187,7 @@ class Registry:
     def shutdown(self) -> None:
         """Stop every session process and wait for all of them (server exit)."""
         self._closed.set()
+        pooled = self.pool.close(self.config.stop_grace) if self.pool is not None else []
         for hook in self.on_shutdown:
             hook()
         with self._lock:
@@ -195,11 +200,13 @@ class Registry:
             self._stop_async(session, final_state="killed")
         with self._lock:
             threads = list(self._stopping)
-        for thread in threads:
+        for thread in [*pooled, *threads]:
             thread.join(timeout=self.config.stop_grace + 10)
         for session in sessions:  # last resort: nothing may outlive the server
             if session.process is not None and session.process.alive():
                 session.process.kill()
+        if self.pool is not None:
+            self.pool.kill_leftovers()
         self.workdirs.remove()
 
     # -- statements -------------------------------------------------------------------------

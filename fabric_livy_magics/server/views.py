@@ -71,14 +71,14 @@ def fabric_session(session: Session, workspace: str, lakehouse: str) -> dict[str
     answer: dict[str, Any] = {
         **_fabric_job(session, "SparkSession", lakehouse, session.spark_ui_url, session.proxy_user),
         "livyInfo": _livy_info(session, {k: v for k, v in session.request.items() if k != "ttl_seconds" and v is not None}),
-        "errorInfo": [],
+        "errorInfo": list(session.notices),  # e.g. why it did not start from the pool (warm_pool.py)
         "result": _RESULTS.get(session.state, "Uncertain"),
     }
     info_state = _FABRIC_STATE_INFO.get(session.state)
     if info_state:
         answer["fabricSessionStateInfo"] = {"state": info_state, "errorMessage": session.error_message}
     if session.error_message and session.state in ("dead", "error"):
-        answer["errorInfo"] = [{"message": session.error_message, "errorCode": "SessionFailed", "source": "System"}]
+        answer["errorInfo"].append({"message": session.error_message, "errorCode": "SessionFailed", "source": "System"})
     return answer
 
 
