@@ -99,7 +99,7 @@ class LivyKernel(IPythonKernel):
 
         try:
             state = state_of(self.shell)
-            remembered = state.reattach is not None and "" in state.reattach.remembered_names()
+            remembered = state.reattach is not None and state.reattach.quietly_restorable("")
             if eager_mode() != "0" and (remembered or configured_endpoint() is not None):
                 state.start_in_background()
         except Exception as exc:  # the first cell says what is wrong, in its own words

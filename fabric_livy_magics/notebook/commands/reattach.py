@@ -66,6 +66,12 @@ class Reattacher:
     def remembered_names(self) -> list[str]:
         return self.memory.names(self.key()) if self.enabled else []
 
+    def quietly_restorable(self, name: str) -> bool:
+        """True when ``name`` is remembered with a sign-in that never prompts (a kernel's
+        start-up re-attaches only those: a prompt there would be seen by nobody)."""
+        entry = self.memory.recall(self.key(), name) if self.enabled else None
+        return entry is not None and entry.auth_method not in ("interactive", "device-code", "local-token")
+
     def _alive(self, entry: RememberedSession, target: Target) -> bool:
         """One GET: is the remembered session still there and able to run code?"""
         from fabric_livy_magics.livy.client import LivyClient
