@@ -136,7 +136,9 @@ class NotebookState:
     def ensure_target(self) -> tuple[Target, SessionOptions]:
         """The connected target; else one remembered from before a kernel restart whose session
         still runs; else (the default name only) the configured default."""
-        slot = self.slot
+        return self._target_for(self.slot)
+
+    def _target_for(self, slot: Slot) -> tuple[Target, SessionOptions]:
         if slot.target is None or slot.options is None:
             restored = self.reattach.restore_target(slot.name, self.signed_in) if self.reattach else None
             if restored is None and slot.name != DEFAULT:
@@ -175,11 +177,7 @@ class NotebookState:
         if slot.session is None:
             from fabric_livy_magics.livy.client import LivyClient
 
-            previous, self._current = self._current, slot.name
-            try:
-                target, options = self.ensure_target()
-            finally:
-                self._current = previous
+            target, options = self._target_for(slot)  # not via the current name: threads call this
             settings = self.settings()
             slot.session = ManagedSession(
                 LivyClient(target.endpoint, target.token_provider), options,
