@@ -3,7 +3,8 @@
 A Fabric notebook cell starts with ``%%sql``, ``%%pyspark``, ``%%spark`` or ``%%sparkr``; in this
 kernel each one means the same as ``%%livy_sql`` or ``%%livy -l KIND``, options included
 (``%%sql -o top``). A name another extension already took (jupysql's ``%%sql``, say) is left alone:
-the person loaded it on purpose.
+the person loaded it on purpose. ``%%configure`` (session settings as JSON) comes with the
+extension itself, in every shell (``commands/configure.py``).
 """
 
 from __future__ import annotations
