@@ -155,7 +155,7 @@ def _check_options(target: Target, options: SessionOptions) -> None:
 
 def resolve(state: NotebookState, choice: TargetChoice) -> tuple[Target, str | None]:
     """The shared rules (``livy/targets.resolve_target``) with this notebook's sign-in, its
-    ``auto_local`` setting, and the embedded server it may start (and then stops at shutdown)."""
+    ``auto_local`` setting, and this user's shared local server (found, or started here)."""
     return resolve_target(choice, missing=NO_ENDPOINT, signed_in=state.signed_in,
                           local_server=lambda: _local_server(state), auto_local=state.settings().auto_local)
 

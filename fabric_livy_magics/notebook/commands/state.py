@@ -66,7 +66,8 @@ class NotebookState:
         self._current = DEFAULT
         #: Set by ``%livy login``: used for Fabric (and non-loopback) targets from then on.
         self.signed_in: Any = None
-        #: A local server this kernel started (stopped at shutdown).
+        #: The shared local server, when this kernel started it (it outlives the kernel: every
+        #: kernel of this user uses it, and it stops itself once unused; ``server/shared.py``).
         self.started_server: Any = None
 
     # --- the current name ---------------------------------------------------------------------
@@ -167,6 +168,7 @@ class NotebookState:
             slot.starter = None
             if note:
                 print(note)
+        self._replace_gone_local_server(slot)
         session, note = self._session_for(slot)
         if note:
             print(note)
@@ -190,6 +192,33 @@ class NotebookState:
             slot.resumed = True
             note = self.reattach.resume(slot.name, slot.session)
         return slot.session, note
+
+    def _replace_gone_local_server(self, slot: Slot) -> None:
+        """The local server ``slot`` ran on is gone (it stopped itself once unused, or was killed),
+        and its session with it: move to the shared server found or started now; the session
+        object is rebuilt on it by ``_session_for``."""
+        server = slot.target.local_server if slot.target is not None else None
+        if server is None or server.alive():
+            return
+        from fabric_livy_magics.livy.endpoints import LivyEndpoint
+        from fabric_livy_magics.livy.targets import build_target, find_or_start_local_server
+        from fabric_livy_magics.server import launcher
+
+        print(f"The local Livy server at {server.url} has stopped, and this notebook's Spark session with it "
+              "(its variables are gone); a new one starts now.")
+        session, slot.session, slot.resumed, slot.reported = slot.session, None, False, None
+        if session is not None:
+            try:
+                session.stop(force=False)  # forgets it; the delete fails: nothing listens there
+            except Exception as exc:  # noqa: BLE001 - the server and the session are gone either way
+                log.info("Session on the stopped local server: %s", exc)
+            session.client.close()
+        if self.reattach is not None:
+            self.reattach.forget(slot.name)
+        found, started = find_or_start_local_server(launcher, master=self.settings().local_master, say=print)
+        if started:
+            self.started_server = found
+        slot.target = build_target(LivyEndpoint(found.url), None, signed_in=self.signed_in, local_server=found)
 
     def start_in_background(self) -> bool:
         """Start the current name's session in a background thread (eager start); False when
@@ -239,7 +268,8 @@ class NotebookState:
             self.reattach.forget(slot.name)
 
     def shutdown(self, *, restart: bool = False) -> None:
-        """Kernel exit or ``%unload_ext``: sessions first, then a server this kernel started.
+        """Kernel exit or ``%unload_ext``: the sessions. The shared local server stays for the
+        other kernels (and stops itself once unused).
 
         A kernel *restart* leaves the sessions running (and remembered) for the restarted kernel
         to re-attach, unless FABRIC_LIVY_REATTACH=never."""
@@ -256,12 +286,7 @@ class NotebookState:
             except Exception as exc:  # noqa: BLE001 - exiting: never fail the exit
                 log.warning("Could not close session %r: %s", slot.name, exc)
         self._slots, self._current = {DEFAULT: Slot(DEFAULT)}, DEFAULT
-        server, self.started_server = self.started_server, None
-        if server is not None:
-            try:
-                server.stop()
-            except Exception as exc:  # noqa: BLE001 - exiting: never fail the exit
-                log.warning("Could not stop the local server: %s", exc)
+        self.started_server = None
 
     # --- after each cell or command -----------------------------------------------------------
 
