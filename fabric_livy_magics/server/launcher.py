@@ -126,8 +126,11 @@ def start_server(
             if found is not None:
                 return found
             secret = token or shared.new_secret()
-            args = _serve_args(port, master, shared.warm() if warm is None else warm,
-                               ["--idle-exit", shared.idle_exit(), *extra_args])
+            try:
+                settings = ["--warm", str(shared.warm() if warm is None else warm), "--idle-exit", shared.idle_exit()]
+            except ValueError as exc:
+                raise ServerStartError(f"The local Livy server was not started: {exc}") from None
+            args = _serve_args(port, master, None, [*settings, *extra_args])
             path, offset, popen = shared.spawn(args, _env(secret), log_path, cwd)
             url = _wait_for_listening(popen, timeout, path, offset)
             server = RunningServer(url=url, pid=popen.pid, log_path=path, token=secret, _popen=popen)
@@ -145,11 +148,13 @@ def start_server(
     return RunningServer(url=url, pid=popen.pid, log_path=path, token=token, _popen=popen, _own_log=own_log)
 
 
-def _serve_args(port: int, master: str | None, warm: int | str, extra_args: Sequence[str]) -> list[str]:
+def _serve_args(port: int, master: str | None, warm: int | None, extra_args: Sequence[str]) -> list[str]:
     args = [sys.executable, "-m", "fabric_livy_magics.server", "serve", "--host", "127.0.0.1", "--port", str(port)]
     if master:
         args += ["--master", master]
-    return [*args, "--warm", str(warm), *extra_args]
+    if warm is not None:
+        args += ["--warm", str(warm)]
+    return [*args, *extra_args]
 
 
 def _env(token: str | None) -> dict[str, str]:
@@ -193,9 +198,21 @@ def _wait_for_listening(popen: subprocess.Popen[bytes], timeout: float, log_path
             reason = f"did not start listening within {timeout:g} s"
         else:
             reason = f"exited with code {popen.returncode}"
-        tail = log_path.read_text("utf-8", "replace").strip().splitlines()[-5:] if log_path.exists() else []
+        tail = _log_tail(log_path, offset or 0)
         detail = (": " + " | ".join(tail)) if tail else ""
         raise ServerStartError(f"The local Livy server {reason}{detail} (log: {log_path}).")
+
+
+def _log_tail(log_path: Path, offset: int, lines: int = 3) -> list[str]:
+    """The last lines this start wrote, without argparse's usage lines."""
+    try:
+        with open(log_path, "rb") as handle:
+            handle.seek(offset)
+            text = handle.read().decode("utf-8", "replace")
+    except OSError:
+        return []
+    kept = [line.strip() for line in text.splitlines() if line.strip() and not line.startswith((" ", "usage:"))]
+    return kept[-lines:]
 
 
 def find_running_server(timeout: float = 2.0) -> RunningServer | None:

@@ -56,12 +56,25 @@ def _folder() -> Path:
 
 
 def idle_exit() -> str:
-    return os.environ.get(IDLE_EXIT_ENV, "").strip() or DEFAULT_IDLE_EXIT
+    """``FABRIC_LIVY_LOCAL_IDLE_EXIT`` (a duration such as ``15m``); ValueError naming it if it is not one."""
+    from fabric_livy_magics.server.bodies import parse_duration
+
+    value = os.environ.get(IDLE_EXIT_ENV, "").strip() or DEFAULT_IDLE_EXIT
+    try:
+        parse_duration(value)
+    except ValueError as exc:
+        raise ValueError(f"{IDLE_EXIT_ENV}: {exc}") from None
+    return value
 
 
-def warm() -> str:
-    """As set (``fabric-livy serve`` refuses a bad value in one line, which the caller shows)."""
-    return os.environ.get(WARM_ENV, "").strip() or DEFAULT_WARM
+def warm() -> int:
+    """``FABRIC_LIVY_LOCAL_WARM``; ValueError naming it if it is not a count ``serve --warm`` takes."""
+    from fabric_livy_magics.server.cli import MAX_WARM
+
+    value = os.environ.get(WARM_ENV, "").strip() or DEFAULT_WARM
+    if not (value.isascii() and value.isdigit() and int(value) <= MAX_WARM):
+        raise ValueError(f"{WARM_ENV} must be a whole number from 0 to {MAX_WARM}, got {value[:20]!r}.")
+    return int(value)
 
 
 def new_secret() -> str:

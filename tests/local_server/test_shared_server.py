@@ -7,6 +7,8 @@ import json
 import os
 import signal
 import stat
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -16,7 +18,13 @@ import psutil
 import pytest
 import requests
 
-from fabric_livy_magics.server.launcher import RunningServer, find_running_server, start_server, state_file
+from fabric_livy_magics.server.launcher import (
+    RunningServer,
+    ServerStartError,
+    find_running_server,
+    start_server,
+    state_file,
+)
 from fabric_livy_magics.server.process import find_session_process
 from tests.secret_scan import register_log_file, register_secret
 
@@ -109,3 +117,26 @@ def test_a_private_server_removes_the_temporary_log_it_made() -> None:
     assert server.log_path is not None and server.log_path.name not in before and server.log_path.exists()
     server.stop()
     assert not server.log_path.exists()
+
+
+@pytest.mark.parametrize(("variable", "value", "says"), [
+    ("FABRIC_LIVY_LOCAL_WARM", "lots", "a whole number from 0 to 8, got 'lots'"),
+    ("FABRIC_LIVY_LOCAL_IDLE_EXIT", "soon", "'soon' is not a duration"),
+])
+def test_a_bad_setting_of_the_shared_server_is_one_line_naming_it(
+    cache: Path, monkeypatch: pytest.MonkeyPatch, variable: str, value: str, says: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ServerStartError) as info:
+        start_server(remember=True)
+    message = str(info.value)
+    assert variable in message and says in message and "\n" not in message
+    assert not state_file().exists()
+
+
+@pytest.mark.parametrize("option", [("--warm", "9"), ("--warm", "-1"), ("--idle-exit", "soon")])
+def test_serve_refuses_a_bad_warm_or_idle_exit_in_one_line(option: tuple[str, str]) -> None:
+    done = subprocess.run([sys.executable, "-m", "fabric_livy_magics.server", "--port", "0", *option],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.startswith(f"fabric-livy serve: bad {option[0]}") and done.stderr.count("\n") == 1
