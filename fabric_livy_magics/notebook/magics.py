@@ -20,7 +20,7 @@ from fabric_livy_magics.livy.targets import KINDS
 from fabric_livy_magics.notebook.commands import dispatch
 from fabric_livy_magics.notebook.commands.cell import CellRequest, run_cell
 from fabric_livy_magics.notebook.commands.connect import default_target
-from fabric_livy_magics.notebook.commands.parsing import check_line, parse
+from fabric_livy_magics.notebook.commands.parsing import check_line, expand_names, parse
 from fabric_livy_magics.notebook.commands.reattach import Reattacher
 from fabric_livy_magics.notebook.commands.state import NotebookState
 from fabric_livy_magics.notebook.settings import MagicSettings
@@ -126,13 +126,15 @@ class LivyMagics(Magics):
     @argument("-q", "--quiet", action="store_true", help="Show no result or progress.")
     @argument("-s", "--session", metavar="NAME", help="Run in the session named NAME (made by `%%livy connect -s NAME`).")
     @argument("--timeout", type=float, metavar="S", help="Seconds to wait for the statement.")
-    @no_var_expand  # `{...}` and `$x` stay as typed: JSON in --conf, nothing evaluated
+    @no_var_expand  # only `$name` is expanded (expand_names): JSON in --conf stays, nothing evaluated
     @line_cell_magic
     def livy(self, line: str, cell: str | None = None) -> Any:
         """``%%livy``: run the cell in the notebook's remote Spark session.
         ``%livy COMMAND``: manage the session, its sign-in and batch jobs; ``%livy help`` lists
         every command with its options.
         """
+        check_line(line)
+        line = expand_names(line, self.shell.user_ns)
         check_line(line)
         if cell is None:
             return dispatch(self.state, line)
@@ -161,6 +163,8 @@ class LivyMagics(Magics):
             %%livy_sql -o top
             select * from sales order by amount desc limit 10
         """
+        check_line(line)
+        line = expand_names(line, self.shell.user_ns)
         check_line(line)
         args = parse(self.livy_sql, line)
         with self.state.using(args.session):

@@ -13,7 +13,7 @@ from IPython.core.magic_arguments import parse_argstring
 
 from fabric_livy_magics.errors import ConfigurationError
 
-__all__ = ["MAX_LINE_CHARS", "check_line", "parse", "refuse_inline_secrets", "set_prog", "usage_errors", "usage_of"]
+__all__ = ["MAX_LINE_CHARS", "check_line", "expand_names", "parse", "refuse_inline_secrets", "set_prog", "usage_errors", "usage_of"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -67,6 +67,25 @@ _URL_SECRET_QUERY = re.compile(r"[?&](?:[\w-]*(?:token|secret|sig|password|key)[
 #: Options of a magic line fit in far less; a longer line is a paste gone wrong, and is refused
 #: before anything (the secret check's patterns included) reads it.
 MAX_LINE_CHARS = 10_000
+
+
+_DOLLAR_NAME = re.compile(r"\$\$|\$\{(\w+)\}|\$(\w+)")
+
+
+def expand_names(line: str, namespace: dict[str, Any]) -> str:
+    """``$name`` and ``${name}`` replaced by the notebook variable's text (``$$`` is a ``$``).
+
+    Only names: IPython's own expansion would also evaluate ``{expression}``, running code from
+    an option line and turning JSON in ``--conf`` into a Python dict's text. A name that is not
+    defined stays as typed."""
+
+    def replace(match: re.Match[str]) -> str:
+        if match.group(0) == "$$":
+            return "$"
+        name = match.group(1) or match.group(2)
+        return str(namespace[name]) if name in namespace else match.group(0)
+
+    return _DOLLAR_NAME.sub(replace, line)
 
 
 def check_line(line: str) -> None:
