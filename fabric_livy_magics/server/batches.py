@@ -156,7 +156,7 @@ class BatchRegistry:
     def _argv(self, file: str, spec: dict[str, Any], workdir: Path) -> builtins.list[str]:
         argv = [spark_submit_path(), "--master", self.config.master]
         argv += ["--name", spec.get("name") or f"livy-batch-{Path(file).name}"]
-        conf = spark_conf(workdir, self.config.spark_conf, spec.get("conf") or {})
+        conf = spark_conf(workdir, self.config.spark_conf, spec.get("conf") or {}, ui=False)
         conf.pop("spark.master", None)  # the server's --master decides where jobs run
         for key, value in conf.items():
             argv += ["--conf", f"{key}={value}"]

@@ -65,9 +65,14 @@ class WorkDirs:
             shutil.rmtree(root, ignore_errors=True)
 
 
-def spark_conf(workdir: Path, server_conf: Mapping[str, str], request_conf: Mapping[str, str]) -> dict[str, str]:
-    """Defaults < the child's private warehouse and Derby home < ``--spark-conf`` < the request's ``spark.*``."""
+def spark_conf(workdir: Path, server_conf: Mapping[str, str], request_conf: Mapping[str, str], *,
+               ui: bool = True) -> dict[str, str]:
+    """Defaults < the child's private warehouse and Derby home < ``--spark-conf`` < the request's ``spark.*``.
+
+    ``ui=False`` (batches: nothing here reads their Spark UI) starts no UI unless asked."""
     conf = dict(_SPARK_DEFAULTS)
+    if not ui:
+        conf["spark.ui.enabled"] = "false"
     conf[WAREHOUSE_CONF] = str(workdir / "spark-warehouse")
     conf[DEFAULT_JAVA_OPTIONS_CONF] = f"-Dderby.system.home={workdir}"
     conf.update(server_conf)
