@@ -201,6 +201,9 @@ def register(ipython: Any) -> None:
     from fabric_livy_magics.notebook.completion import install_completion
 
     install_completion(ipython, magics.state)  # table and column names in SQL cells
+    from fabric_livy_magics.notebook.command_completion import install_command_completion
+
+    install_command_completion(ipython, magics)  # subcommands and options after %livy, %%livy
     from fabric_livy_magics.notebook.commands.configure import register_configure
 
     register_configure(ipython)  # %%configure {JSON}, as Fabric and sparkmagic notebooks start
@@ -222,6 +225,9 @@ def unregister(ipython: Any) -> None:
     from fabric_livy_magics.notebook.completion import remove_completion
 
     remove_completion(ipython)
+    from fabric_livy_magics.notebook.command_completion import remove_command_completion
+
+    remove_command_completion(ipython)
     from fabric_livy_magics.notebook.commands.configure import unregister_configure
 
     unregister_configure(ipython)
