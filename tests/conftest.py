@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 
 import pytest
 
 from fabric_livy_magics.server.launcher import RunningServer, start_server
+
+# What the package keeps in the user's cache dir (remembered sessions, the shared local server's
+# files) goes to a folder of this run: the suite neither reads a person's nor leaves its own.
+os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="fabric-livy-tests-cache-")
 
 
 @pytest.fixture(scope="session")

@@ -43,6 +43,9 @@ class RememberedSession:
     keep: bool = False
     owned: bool = True
     saved_at: float = 0.0
+    #: The process (kernel) that holds the session now: while it lives, no other kernel in the
+    #: same folder or notebook takes the session over.
+    holder_pid: int = 0
 
     @classmethod
     def from_json(cls, data: Any) -> RememberedSession | None:
@@ -52,7 +55,8 @@ class RememberedSession:
         auth = data.get("auth_method")
         return cls(url=data["url"], session_id=str(data["session_id"]), kind=str(data.get("kind") or "pyspark"),
                    auth_method=auth if isinstance(auth, str) else None, keep=data.get("keep") is True,
-                   owned=data.get("owned") is not False, saved_at=float(data.get("saved_at") or 0.0))
+                   owned=data.get("owned") is not False, saved_at=float(data.get("saved_at") or 0.0),
+                   holder_pid=data["holder_pid"] if isinstance(data.get("holder_pid"), int) else 0)
 
 
 class SessionMemory:

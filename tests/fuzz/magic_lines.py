@@ -367,6 +367,7 @@ def run_lines(cases: int, seed: int, *, bound: float = 10.0, stray_wait: float =
                 quiet.truncate()
                 _classify(result, Line(line.magic, text, line.cell, line.mutation), outcome, sent, bound)
         finally:
+            shell.config.pop("LivyMagics", None)  # the settings made here must not outlive the run
             with contextlib.redirect_stdout(quiet), contextlib.redirect_stderr(quiet):
                 runner.run(lambda: shell.run_line_magic("unload_ext", "fabric_livy_magics"))
                 runner.run(lambda: shell.run_line_magic("load_ext", "fabric_livy_magics"))

@@ -5,6 +5,8 @@ against the real local server: start phases in both URL shapes, statements cance
 
 from __future__ import annotations
 
+import re
+
 import _thread
 import threading
 import time
@@ -80,7 +82,9 @@ def livy_managed(livy_client: LivyClient) -> Iterator[tuple[ManagedSession, Seen
 
 def _assert_start_phases(session: ManagedSession, seen: Seen) -> None:
     target = session.ensure()
-    phases = [state for label, state in seen if label == START_LABEL]
+    # "starting Spark 3 s", then "queued 2 s · starting 9 s · idle 0 s": the phase is the last
+    # part, without its seconds
+    phases = [re.sub(r"\s+\d+ s$", "", state.split(" · ")[-1]) for label, state in seen if label == START_LABEL]
     distinct = [p for i, p in enumerate(phases) if i == 0 or phases[i - 1] != p]
     assert len(distinct) >= 2 and distinct[-1] == "idle", distinct
     assert distinct[0] in FIRST_PHASES, distinct

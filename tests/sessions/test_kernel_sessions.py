@@ -76,9 +76,10 @@ def _wait_idle(url: str, known: set[Any], timeout: float = 120) -> Any:
     deadline = time.monotonic() + timeout
     with LivyClient(url) as server:
         while time.monotonic() < deadline:
-            new = [s for s in server.iter_sessions() if s.id not in known]
-            if new and str(new[0].state) == "idle":
-                return new[0].id
+            # sessions other tests left ending on the shared server are not this one
+            new = [s for s in server.iter_sessions() if s.id not in known and str(s.state) == "idle"]
+            if new:
+                return new[-1].id
             time.sleep(0.2)
     raise AssertionError("the background start did not finish")
 

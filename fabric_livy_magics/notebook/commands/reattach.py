@@ -69,7 +69,7 @@ class Reattacher:
     def quietly_restorable(self, name: str) -> bool:
         """True when ``name`` is remembered with a sign-in that never prompts (a kernel's
         start-up re-attaches only those: a prompt there would be seen by nobody)."""
-        entry = self.memory.recall(self.key(), name) if self.enabled else None
+        entry = self._recall(self.key(), name) if self.enabled else None
         return entry is not None and entry.auth_method not in ("interactive", "device-code", "local-token")
 
     def _alive(self, entry: RememberedSession, target: Target) -> bool:
@@ -88,7 +88,7 @@ class Reattacher:
         """Where ``name``'s remembered session runs, if it still runs; else None (and forgotten)."""
         if not self.enabled:
             return None
-        entry = self.memory.recall(self.key(), name)
+        entry = self._recall(self.key(), name)
         if entry is None or entry.auth_method == "local-token":
             return None  # an embedded server's token is not remembered: the default finds it
         from fabric_livy_magics.livy.endpoints import endpoint_from_url
@@ -110,7 +110,7 @@ class Reattacher:
         if not self.enabled or session.started:
             return None
         key = self.key()
-        entry = self.memory.recall(key, name)
+        entry = self._recall(key, name)
         if entry is None or entry.url != session.client.endpoint.root:
             return None
         try:
@@ -134,11 +134,29 @@ class Reattacher:
             return
         entry = RememberedSession(url=session.client.endpoint.root, session_id=str(session.session_id),
                                   kind=session.options.kind, auth_method=auth_method,
-                                  keep=session.options.keep, owned=session.owned)
+                                  keep=session.options.keep, owned=session.owned, holder_pid=os.getpid())
         current = self.memory.recall(key, name)
-        if current is None or (current.url, current.session_id, current.owned) != (
-                entry.url, entry.session_id, entry.owned):
+        if current is None or (current.url, current.session_id, current.owned, current.holder_pid) != (
+                entry.url, entry.session_id, entry.owned, entry.holder_pid):
             self.memory.remember(key, name, entry)
 
     def forget(self, name: str) -> None:
         self.memory.forget(self.key(), name)
+
+    def _recall(self, key: str, name: str) -> RememberedSession | None:
+        """The remembered session, unless another live kernel holds it (two notebooks in one
+        folder, or two consoles, share a key): it is theirs, not left over."""
+        entry = self.memory.recall(key, name)
+        if entry is None or entry.holder_pid in (0, os.getpid()) or not _process_alive(entry.holder_pid):
+            return entry
+        return None
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # it exists (another user's): not ours to take
+    return True
