@@ -44,3 +44,25 @@ def _restore_environ() -> Iterator[None]:
     finally:
         os.environ.clear()
         os.environ.update(saved)
+
+
+@pytest.fixture(autouse=True)
+def _restore_magic_settings() -> Iterator[None]:
+    """``%config LivyMagics.x = ...`` made by a test does not outlive it.
+
+    The shell is one per run; a setting a test put back "by value" still counts as set by
+    ``%config`` and would beat a later test's ``FABRIC_LIVY_*`` variable. The live magics object
+    keeps its value; the next load of the extension reads the config as this test found it.
+    """
+    from IPython.core.interactiveshell import InteractiveShell
+    from traitlets.config import Config
+
+    saved = dict(InteractiveShell.instance().config.get("LivyMagics", {})) \
+        if InteractiveShell.initialized() else None
+    yield
+    if not InteractiveShell.initialized():
+        return
+    config = InteractiveShell.instance().config
+    config.pop("LivyMagics", None)
+    if saved:
+        config.LivyMagics = Config(saved)

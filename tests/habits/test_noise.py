@@ -18,7 +18,8 @@ pytestmark = pytest.mark.timeout(300)
 
 def test_config_shows_timeout_zero_and_no_empty_environment_header(shell: Any, notebook: Any,
                                                                    monkeypatch: Any) -> None:
-    for name in ("FABRIC_LIVY_STATEMENT_TIMEOUT", "FABRIC_LIVY_URL", "LIVY_URL"):
+    # XDG_CACHE_HOME is set by the suite (a cache dir of its own); here nothing may be set.
+    for name in ("FABRIC_LIVY_STATEMENT_TIMEOUT", "FABRIC_LIVY_URL", "LIVY_URL", "XDG_CACHE_HOME"):
         monkeypatch.delenv(name, raising=False)
     with capture_output() as cap:
         shell.run_line_magic("livy", "config")
