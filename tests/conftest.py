@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -66,3 +67,20 @@ def _restore_magic_settings() -> Iterator[None]:
     config.pop("LivyMagics", None)
     if saved:
         config.LivyMagics = Config(saved)
+
+
+@pytest.fixture(scope="session")
+def shell() -> Iterator[Any]:
+    """The run's one IPython shell (history off) with the extension loaded.
+
+    ``InteractiveShell.instance`` is a singleton: every test that drives magics shares it, and
+    reloads the extension where it needs a fresh notebook state."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from traitlets.config import Config
+
+    config = Config()
+    config.HistoryAccessor.enabled = False
+    ip = InteractiveShell.instance(config=config)
+    ip.run_line_magic("load_ext", "fabric_livy_magics")
+    yield ip
+    ip.run_line_magic("unload_ext", "fabric_livy_magics")

@@ -3,6 +3,7 @@ completion from the remote namespace, interrupt cancels the remote statement."""
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import time
@@ -14,6 +15,9 @@ from jupyter_client.manager import start_new_kernel
 
 from fabric_livy_magics.livy.client import LivyClient
 from fabric_livy_magics.notebook.kernelspec import install_kernel, uninstall_kernel
+from tests import kernel_cells
+
+execute = functools.partial(kernel_cells.execute, results=True)  # Out[] counts as shown text
 
 KERNEL_NAME = "fabric-livy-live-tests"
 
@@ -33,26 +37,6 @@ def kernel(livy_server: Any) -> Iterator[Any]:
         uninstall_kernel(KERNEL_NAME)
 
 
-def execute(client: Any, code: str, timeout: float = 180) -> dict[str, Any]:
-    """Run a cell; return its reply content plus the text it streamed and any error it showed."""
-    msg_id = client.execute(code)
-    streamed, errors = [], []
-    deadline = time.monotonic() + timeout
-    while True:
-        message = client.get_iopub_msg(timeout=max(1.0, deadline - time.monotonic()))
-        if message["parent_header"].get("msg_id") != msg_id:
-            continue
-        kind, content = message["msg_type"], message["content"]
-        if kind == "stream":
-            streamed.append(content["text"])
-        elif kind == "error":
-            errors.append(content)
-        elif kind == "execute_result":
-            streamed.append(content["data"].get("text/plain", ""))
-        elif kind == "status" and content["execution_state"] == "idle":
-            break
-    reply = client.get_shell_msg(timeout=30)["content"]
-    return {**reply, "text": "".join(streamed), "errors": errors}
 
 
 def test_cells_run_remotely_unless_marked_local(kernel: Any) -> None:

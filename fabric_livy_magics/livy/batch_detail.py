@@ -12,9 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 from fabric_livy_magics.errors import LivyHTTPError
-from fabric_livy_magics.livy.models import Batch, JobProgress, SparkRun
+from fabric_livy_magics.livy.models import Batch, JobProgress, SessionId, SparkRun
 
-__all__ = ["batch_detail", "batch_driver_log"]
+__all__ = ["batch_detail", "batch_driver_log", "batch_log_tail"]
 
 
 def _seconds(value: float | None) -> str:
@@ -66,10 +66,26 @@ def batch_driver_log(client: Any, batch: Batch, *, lines: int, stdout: bool = Fa
     Apache Livy: the batch's ``/log`` route, which is the driver's output (both streams)."""
     monitoring = client.monitoring
     if not monitoring.available:
-        from fabric_livy_magics.livy.batches import BatchClient
-
-        page = BatchClient(client).get_batch_log(batch.id, size=lines)
-        return [text for entry in page.lines for text in entry.splitlines()][-lines:]
+        return _livy_log_tail(client, batch.id, lines)
     tail = monitoring.tail_log(batch.id, batch.app_id, "driver", lines=lines,
                                file_name="stdout" if stdout else "stderr")
     return list(tail.lines)
+
+
+def batch_log_tail(client: Any, batch_id: SessionId, *, lines: int, driver: bool = False,
+                   stdout: bool = False) -> list[str]:
+    """What ``batch logs ID [-n N] [--driver [--stdout]]`` prints, for the CLI and the magics alike.
+
+    Without ``driver``: the last lines of the batch's Livy log; with it, of its driver's file."""
+    if driver:
+        from fabric_livy_magics.livy.batches import BatchClient
+
+        return batch_driver_log(client, BatchClient(client).get_batch(batch_id), lines=lines, stdout=stdout)
+    return _livy_log_tail(client, batch_id, lines)
+
+
+def _livy_log_tail(client: Any, batch_id: SessionId, lines: int) -> list[str]:
+    from fabric_livy_magics.livy.batches import BatchClient
+
+    page = BatchClient(client).get_batch_log(batch_id, size=lines)
+    return [text for entry in page.lines for text in entry.splitlines()][-lines:]

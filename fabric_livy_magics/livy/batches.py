@@ -20,7 +20,7 @@ loopback server (which shares this machine's disk), made absolute. Any other sch
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Unpack
 from urllib.parse import unquote, urlsplit

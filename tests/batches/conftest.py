@@ -12,8 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from IPython.core.interactiveshell import InteractiveShell
-from traitlets.config import Config
 
 from batch_helpers import LAKEHOUSE, WORKSPACE
 
@@ -72,11 +70,3 @@ def fabric_batches(livy_server: Any) -> Iterator[BatchClient]:
         yield BatchClient(client)
 
 
-@pytest.fixture(scope="session")
-def shell() -> InteractiveShell:
-    """A real shell with the extension loaded (history off, as the magics tests do)."""
-    config = Config()
-    config.HistoryAccessor.enabled = False
-    ip = InteractiveShell.instance(config=config)
-    ip.run_line_magic("load_ext", "fabric_livy_magics")
-    return ip

@@ -398,7 +398,7 @@ def _work(indexes: list[int], seed: int, bound: float, job: str, result: Answers
         runner.close()
 
 
-def run_answers(cases: int, seed: int, *, bound: float = 10.0, workers: int = 4) -> AnswersResult:
+def run_answers(cases: int, seed: int, *, bound: float = 10.0, workers: int = 8) -> AnswersResult:
     """Cases ``0 .. cases-1`` of ``seed``, spread over ``workers`` threads (each with its own
     server and clients: slow answers overlap instead of adding up)."""
     result, lock = AnswersResult(), threading.Lock()

@@ -11,21 +11,10 @@ from typing import Any
 
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
-from traitlets.config import Config
 
 from fabric_livy_magics.livy.client import LivyClient
 from fabric_livy_magics.notebook.commands.cell import state_of
 from fabric_livy_magics.notebook.commands.state import NotebookState
-
-
-@pytest.fixture(scope="session")
-def shell() -> Iterator[InteractiveShell]:
-    config = Config()
-    config.HistoryAccessor.enabled = False
-    ip = InteractiveShell.instance(config=config)
-    ip.run_line_magic("load_ext", "fabric_livy_magics")
-    yield ip
-    ip.run_line_magic("unload_ext", "fabric_livy_magics")
 
 
 def fresh(shell: InteractiveShell) -> NotebookState:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,26 +17,9 @@ from jobs_helpers import CHECKSUM_NOTEBOOK
 from jupyter_client.manager import start_new_kernel
 
 from fabric_livy_magics.cli.export import export_file
+from tests.kernel_cells import execute
 
 
-def execute(client: Any, code: str, timeout: float = 60) -> dict[str, Any]:
-    """Run a cell; its reply plus what it printed and the errors it showed."""
-    msg_id = client.execute(code)
-    streamed, errors = [], []
-    deadline = time.monotonic() + timeout
-    while True:
-        message = client.get_iopub_msg(timeout=max(1.0, deadline - time.monotonic()))
-        if message["parent_header"].get("msg_id") != msg_id:
-            continue
-        kind, content = message["msg_type"], message["content"]
-        if kind == "stream":
-            streamed.append(content["text"])
-        elif kind == "error":
-            errors.append(content)
-        elif kind == "status" and content["execution_state"] == "idle":
-            break
-    reply = client.get_shell_msg(timeout=30)["content"]
-    return {**reply, "text": "".join(streamed), "errors": errors}
 
 
 @pytest.fixture(scope="module")

@@ -8,21 +8,9 @@ from typing import Any
 
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
-from traitlets.config import Config
 
 from fabric_livy_magics.livy.client import LivyClient
 from fabric_livy_magics.notebook.commands.cell import state_of
-
-
-@pytest.fixture(scope="session")
-def shell() -> Iterator[InteractiveShell]:
-    """The run's one shell (history off), as in tests/magics."""
-    config = Config()
-    config.HistoryAccessor.enabled = False
-    ip = InteractiveShell.instance(config=config)
-    ip.run_line_magic("load_ext", "fabric_livy_magics")
-    yield ip
-    ip.run_line_magic("unload_ext", "fabric_livy_magics")
 
 
 def reload_extension(shell: InteractiveShell) -> Any:

@@ -4,7 +4,6 @@ through this project's kernel started by jupyter_client (as JupyterLab and VS Co
 from __future__ import annotations
 
 import sys
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,6 +13,7 @@ from IPython.utils.capture import capture_output
 from jupyter_client.manager import start_new_kernel
 
 from fabric_livy_magics.notebook.kernelspec import install_kernel, uninstall_kernel
+from tests.kernel_cells import execute
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -78,15 +78,6 @@ def kernel(livy_server: Any) -> Iterator[Any]:
         uninstall_kernel(KERNEL_NAME)
 
 
-def execute(client: Any, code: str, timeout: float = 180) -> dict[str, Any]:
-    msg_id = client.execute(code)
-    deadline = time.monotonic() + timeout
-    while True:
-        message = client.get_iopub_msg(timeout=max(1.0, deadline - time.monotonic()))
-        if (message["parent_header"].get("msg_id") == msg_id and message["msg_type"] == "status"
-                and message["content"]["execution_state"] == "idle"):
-            break
-    return client.get_shell_msg(timeout=30)["content"]
 
 
 def kernel_complete(client: Any, code: str, cursor: int | None = None) -> dict[str, Any]:

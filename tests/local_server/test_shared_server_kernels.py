@@ -16,6 +16,7 @@ import pytest
 from jupyter_client.manager import start_new_kernel
 
 from fabric_livy_magics.server.launcher import find_running_server
+from tests.kernel_cells import execute, shown
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
@@ -25,28 +26,11 @@ _TARGET_VARS = ("FABRIC_LIVY_CONNECTION_STRING", "FABRIC_WORKSPACE_ID", "FABRIC_
 STARTING = "Starting the local Livy server"
 
 
-def execute(client: Any, code: str, timeout: float = 300) -> dict[str, Any]:
-    """Run a cell; its reply content plus the text it printed."""
-    msg_id = client.execute(code)
-    streamed: list[str] = []
-    deadline = time.monotonic() + timeout
-    while True:
-        message = client.get_iopub_msg(timeout=max(1.0, deadline - time.monotonic()))
-        if message["parent_header"].get("msg_id") != msg_id:
-            continue
-        kind, content = message["msg_type"], message["content"]
-        if kind == "stream":
-            streamed.append(content["text"])
-        elif kind == "error":
-            streamed.append("\n".join(content["traceback"]))
-        elif kind == "status" and content["execution_state"] == "idle":
-            break
-    return {**client.get_shell_msg(timeout=60)["content"], "text": "".join(streamed)}
 
 
 def remote(client: Any, code: str) -> str:
     reply = execute(client, f"%%livy\n{code}")
-    assert reply["status"] == "ok", reply["text"]
+    assert reply["status"] == "ok", shown(reply)
     return reply["text"]
 
 
@@ -71,7 +55,7 @@ def kernel_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict
 def _kernel(env: dict[str, str], cwd: Path) -> tuple[Any, Any]:
     manager, client = start_new_kernel(kernel_name="python3", startup_timeout=120, env=env, cwd=str(cwd))
     reply = execute(client, "%load_ext fabric_livy_magics")
-    assert reply["status"] == "ok", reply["text"]
+    assert reply["status"] == "ok", shown(reply)
     return manager, client
 
 

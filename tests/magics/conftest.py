@@ -6,21 +6,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from IPython.core.interactiveshell import InteractiveShell
-from traitlets.config import Config
 
 from fabric_livy_magics.livy.client import LivyClient
-
-
-@pytest.fixture(scope="session")
-def shell() -> Iterator[InteractiveShell]:
-    """One shell for the run (history off); the extension is reloaded per module by ``fresh``."""
-    config = Config()
-    config.HistoryAccessor.enabled = False
-    ip = InteractiveShell.instance(config=config)
-    ip.run_line_magic("load_ext", "fabric_livy_magics")
-    yield ip
-    ip.run_line_magic("unload_ext", "fabric_livy_magics")
 
 
 @pytest.fixture(scope="session")

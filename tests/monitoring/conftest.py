@@ -11,9 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from IPython.core.interactiveshell import InteractiveShell
 from monitoring_helpers import LH, SESSION_NAME, WS
-from traitlets.config import Config
 
 from fabric_livy_magics.livy.batches import BatchClient
 from fabric_livy_magics.livy.client import LivyClient
@@ -73,11 +71,3 @@ def finished_batch(fabric_client: LivyClient, tmp_path_factory: pytest.TempPathF
     return batches.wait_for_batch(batch.id, timeout=240, raise_on_failure=True)
 
 
-@pytest.fixture(scope="session")
-def shell() -> InteractiveShell:
-    """A real shell with the extension loaded (history off)."""
-    config = Config()
-    config.HistoryAccessor.enabled = False
-    ip = InteractiveShell.instance(config=config)
-    ip.run_line_magic("load_ext", "fabric_livy_magics")
-    return ip

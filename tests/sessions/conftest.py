@@ -8,8 +8,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from IPython.core.interactiveshell import InteractiveShell
-from traitlets.config import Config
 
 from fabric_livy_magics.server.launcher import RunningServer, start_server
 
@@ -34,13 +32,4 @@ def private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         monkeypatch.delenv(name, raising=False)
     return tmp_path / "cache"
 
-
-@pytest.fixture(scope="session")
-def shell() -> Iterator[InteractiveShell]:
-    config = Config()
-    config.HistoryAccessor.enabled = False
-    ip = InteractiveShell.instance(config=config)
-    ip.run_line_magic("load_ext", "fabric_livy_magics")
-    yield ip
-    ip.run_line_magic("unload_ext", "fabric_livy_magics")
 

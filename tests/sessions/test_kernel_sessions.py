@@ -19,6 +19,7 @@ from sessions_helpers import live_ids
 
 from fabric_livy_magics.livy.client import LivyClient
 from fabric_livy_magics.notebook.kernelspec import install_kernel, uninstall_kernel
+from tests.kernel_cells import execute
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -46,24 +47,6 @@ def kernel(cache_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         uninstall_kernel(KERNEL_NAME)
 
 
-def execute(client: Any, code: str, timeout: float = 240) -> dict[str, Any]:
-    """Run a cell; its reply content plus the text it streamed and any error it showed."""
-    msg_id = client.execute(code)
-    streamed, errors = [], []
-    deadline = time.monotonic() + timeout
-    while True:
-        message = client.get_iopub_msg(timeout=max(1.0, deadline - time.monotonic()))
-        if message["parent_header"].get("msg_id") != msg_id:
-            continue
-        kind, content = message["msg_type"], message["content"]
-        if kind == "stream":
-            streamed.append(content["text"])
-        elif kind == "error":
-            errors.append(content)
-        elif kind == "status" and content["execution_state"] == "idle":
-            break
-    reply = client.get_shell_msg(timeout=30)["content"]
-    return {**reply, "text": "".join(streamed), "errors": errors}
 
 
 def _session_id(client: Any, name: str = "") -> int:

@@ -7,6 +7,7 @@ import json
 import os
 import stat
 from pathlib import Path
+from typing import Any
 
 from fabric_livy_magics.livy.session_memory import RememberedSession, SessionMemory, default_memory_path
 

@@ -183,15 +183,10 @@ def logs(state: NotebookState, line: str) -> None:
     if args.stdout and not args.driver:
         raise UsageError("--stdout picks the driver's stdout file: use it with --driver.")
     with _batch_client(state) as batches:
-        batch_id = parse_batch_id(batches.endpoint, args.batch_id)
-        if args.driver:
-            from fabric_livy_magics.livy.batch_detail import batch_driver_log
+        from fabric_livy_magics.livy.batch_detail import batch_log_tail
 
-            lines = batch_driver_log(batches.client, batches.get_batch(batch_id), lines=args.lines,
-                                     stdout=args.stdout)
-        else:
-            page = batches.get_batch_log(batch_id, size=args.lines)
-            lines = [text for entry in page.lines for text in entry.splitlines()][-args.lines:]
+        lines = batch_log_tail(batches.client, parse_batch_id(batches.endpoint, args.batch_id),
+                               lines=args.lines, driver=args.driver, stdout=args.stdout)
     print("\n".join(lines) if lines else "(the log is empty)")
 
 

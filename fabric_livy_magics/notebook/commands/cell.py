@@ -16,7 +16,7 @@ from IPython.core.error import UsageError
 from fabric_livy_magics.notebook.commands.parsing import usage_errors
 from fabric_livy_magics.notebook.commands.state import NotebookState
 from fabric_livy_magics.livy.targets import KINDS
-from fabric_livy_magics.errors import ConfigurationError, StatementCancelled
+from fabric_livy_magics.errors import StatementCancelled
 from fabric_livy_magics.livy.models import StatementState
 from fabric_livy_magics.notebook.display import (
     DisplayItem,
@@ -93,13 +93,7 @@ def run_cell(state: NotebookState, request: CellRequest) -> Any:
 
         result = fetch_dataframe(_statement_runner(session, request.quiet, timeout), SqlQuery(request.code),
                                  maxrows=_cap(maxrows), sample=request.sample)
-        if request.output:
-            state.shell.user_ns[request.output] = result.frame
-        note = truncation_note(len(result.frame), result.total_rows, maxrows) if result.truncated else None
-        if not request.quiet:
-            show_items([TableItem(result.frame, result.truncated, result.total_rows, note)])
-        elif note:
-            print(note)
+        _publish_table(state, request, result, maxrows)
         from fabric_livy_magics.notebook.completion import note_remote_code
 
         note_remote_code(state, request.code, kind)  # DDL changes the names to complete
@@ -161,13 +155,7 @@ def _run_sql_statements(state: NotebookState, request: CellRequest, prepared: An
             result = fetch_sql(session.run_text, prepared, maxrows=_cap(maxrows))
             if result is None:
                 return None
-            if request.output:
-                state.shell.user_ns[request.output] = result.frame
-            note = truncation_note(len(result.frame), result.total_rows, maxrows) if result.truncated else None
-            if not request.quiet:
-                show_items([TableItem(result.frame, result.truncated, result.total_rows, note)])
-            elif note:
-                print(note)
+            _publish_table(state, request, result, maxrows)
             return result.frame
         run_sql(session.run_text, prepared, upto=len(statements) - 1)
         try:
@@ -178,6 +166,17 @@ def _run_sql_statements(state: NotebookState, request: CellRequest, prepared: An
     finally:
         if any(is_catalog_change(s.text) for s in statements):
             forget_catalog(state)
+
+
+def _publish_table(state: NotebookState, request: CellRequest, result: Any, maxrows: int) -> None:
+    """A SQL result as a person gets it: bound to ``-o``, shown unless quiet, and said when cut."""
+    if request.output:
+        state.shell.user_ns[request.output] = result.frame
+    note = truncation_note(len(result.frame), result.total_rows, maxrows) if result.truncated else None
+    if not request.quiet:
+        show_items([TableItem(result.frame, result.truncated, result.total_rows, note)])
+    elif note:
+        print(note)
 
 
 def _cap(maxrows: int) -> int | None:

@@ -8,7 +8,6 @@ from IPython.core.magic_arguments import argument, magic_arguments
 
 from fabric_livy_magics.notebook.commands.parsing import parse, set_prog
 from fabric_livy_magics.notebook.commands.state import NotebookState
-from fabric_livy_magics.errors import ConfigurationError
 
 __all__ = ["PARSERS", "send"]
 

@@ -12,7 +12,7 @@ from IPython.core.magic_arguments import argument, magic_arguments
 
 from fabric_livy_magics.notebook.commands.parsing import parse, set_prog
 from fabric_livy_magics.notebook.commands.state import NotebookState
-from fabric_livy_magics.errors import ConfigurationError, SessionNotFound
+from fabric_livy_magics.errors import SessionNotFound
 from fabric_livy_magics.livy.lifecycle import ManagedSession
 
 __all__ = ["PARSERS", "attach", "cancel", "info", "restart", "sessions", "status", "stop"]
