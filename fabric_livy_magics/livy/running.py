@@ -76,26 +76,27 @@ def wait_for_statement(
     Where the server offers to wait for a change (``client.statement_wait``), each GET waits
     there and the next goes out at once: the end is seen as it happens. A server that offers it
     and then answers at once with nothing new is polled on ``intervals`` instead."""
-    long_poll = [getattr(client, "statement_wait", None)]
-    seen: list[tuple[object, ...]] = []
+    long_poll: float | None = getattr(client, "statement_wait", None)
+    seen: tuple[object, ...] | None = None  # (state, progress) of the last answer
 
     def next_intervals() -> Iterator[float]:
         while True:
-            yield 0.0 if long_poll[0] else next(intervals)
+            yield 0.0 if long_poll else next(intervals)
 
     def fetch() -> Statement:
+        nonlocal long_poll, seen
         try:
-            if not long_poll[0] or not seen:  # the first look is at once: it shows "running"
+            if not long_poll or seen is None:  # the first look is at once: it shows "running"
                 statement = client.get_statement(target, statement_id)
-                seen[:] = [(statement.state, statement.progress)]
+                seen = (statement.state, statement.progress)
                 return statement
             began = time.monotonic()
-            statement = client.get_statement(target, statement_id, wait=long_poll[0])
+            statement = client.get_statement(target, statement_id, wait=long_poll)
             snapshot = (statement.state, statement.progress)
-            if seen and seen[-1] == snapshot and time.monotonic() - began < long_poll[0] / 2:
+            if seen == snapshot and time.monotonic() - began < long_poll / 2:
                 log.debug("The server offered to wait for statement changes but did not: polling instead")
-                long_poll[0] = None
-            seen[:] = [snapshot]
+                long_poll = None
+            seen = snapshot
             return statement
         except StatementNotFound:
             check_session_alive(client, target, hint=gone_hint)

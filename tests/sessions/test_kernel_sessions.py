@@ -67,6 +67,14 @@ def _wait_idle(url: str, known: set[Any], timeout: float = 120) -> Any:
     raise AssertionError("the background start did not finish")
 
 
+def _wait_status_up(client: Any, timeout: float = 60) -> None:
+    """Until the kernel's own ``%livy status`` no longer says the background start runs."""
+    deadline = time.monotonic() + timeout
+    while "starting in the background" in execute(client, "%livy status")["text"]:
+        assert time.monotonic() < deadline, "the background start did not end"
+        time.sleep(0.2)
+
+
 def test_eager_start_then_named_sessions_then_restart_reattaches(
         kernel: Any, livy_server: Any, other_server: Any, cache_dir: Path) -> None:
     manager, client = kernel
@@ -77,10 +85,7 @@ def test_eager_start_then_named_sessions_then_restart_reattaches(
 
     # eager start: once `%livy status` says the session is up, the first cell costs a statement only
     default_id = _wait_idle(livy_server.url, before)
-    deadline = time.monotonic() + 60
-    while "starting in the background" in execute(client, "%livy status")["text"]:
-        assert time.monotonic() < deadline
-        time.sleep(0.2)
+    _wait_status_up(client)
     started = time.monotonic()
     first = execute(client, "import os\nreattach_value = 41\nwho = 'default'")
     first_seconds = time.monotonic() - started
@@ -137,10 +142,7 @@ def test_kernel_with_a_configured_target_starts_the_session_at_start_up(
     manager, client = start_new_kernel(kernel_name=KERNEL_NAME, startup_timeout=120, env=env, cwd=str(tmp_path))
     try:
         session_id = _wait_idle(livy_server.url, before)  # no cell has run yet
-        deadline = time.monotonic() + 60
-        while "starting in the background" in execute(client, "%livy status")["text"]:
-            assert time.monotonic() < deadline
-            time.sleep(0.2)
+        _wait_status_up(client)
         started = time.monotonic()
         first = execute(client, "print('first')")
         seconds = time.monotonic() - started
